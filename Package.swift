@@ -1,0 +1,66 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// One executable, `postern`; one library target per process role so that a
+/// reader sees in one place what that role may touch.
+let package = Package(
+    name: "Postern",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "postern", targets: ["postern"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config.
+        .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSASL", pkgConfig: "libsasl2", providers: [.apt(["libsasl2-dev"])]),
+        // What Swift cannot call: CMSG macros, variadic prctl/syslog, setres*id.
+        .target(name: "CShims"),
+
+        .target(name: "PosternCore", dependencies: [
+            "CShims",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "PosternIPC", dependencies: ["PosternCore", "CShims"]),
+        .target(name: "PosternPrivilege", dependencies: ["PosternCore", "CShims", "CCap"]),
+        .target(name: "SMTPProtocol", dependencies: []),
+
+        .target(name: "PosternMaster", dependencies: [
+            "PosternCore", "PosternIPC", "PosternPrivilege", "CShims",
+        ]),
+        .target(name: "PosternListener", dependencies: [
+            "PosternCore", "PosternIPC", "PosternPrivilege", "SMTPProtocol", "CShims",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .target(name: "PosternLookup", dependencies: [
+            "PosternCore", "PosternIPC", "PosternPrivilege", "SMTPProtocol", "CSASL",
+        ]),
+        .target(name: "PosternQueue", dependencies: [
+            "PosternCore", "PosternIPC", "PosternPrivilege", "CShims",
+        ]),
+        .target(name: "PosternLocal", dependencies: [
+            "PosternCore", "PosternIPC", "PosternPrivilege", "CShims",
+        ]),
+        .target(name: "PosternRelay", dependencies: [
+            "PosternCore", "PosternIPC", "PosternPrivilege", "COpenSSL",
+        ]),
+        .executableTarget(name: "postern", dependencies: [
+            "PosternCore", "PosternMaster", "PosternListener", "PosternLookup",
+            "PosternQueue", "PosternLocal", "PosternRelay",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "PosternCoreTests", dependencies: ["PosternCore"]),
+        .testTarget(name: "PosternIPCTests", dependencies: ["PosternIPC", "PosternCore"]),
+        .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol"]),
+        .testTarget(name: "PosternLocalTests", dependencies: ["PosternLocal", "PosternCore"]),
+        .testTarget(name: "PosternQueueTests", dependencies: ["PosternQueue", "PosternCore", "PosternIPC"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

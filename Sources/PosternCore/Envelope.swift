@@ -1,0 +1,72 @@
+/// What the listener learned about a message and the queue keeps with it.
+/// Every string is validated with `EnvelopeField` where it arrives.
+public struct Envelope: Equatable, Sendable {
+    public var queueID: QueueID
+    /// The reverse path without angle brackets; empty for the null sender.
+    public var sender: String
+    public var recipients: [Recipient]
+    /// Seconds since the epoch.
+    public var arrival: Int64
+    public var clientAddress: String
+    public var clientHelo: String
+    /// The authenticated user, empty when none.
+    public var authUser: String
+    public var size: Int64
+    public var attempts: Int32
+    /// Seconds since the epoch of the next delivery attempt.
+    public var nextAttempt: Int64
+
+    public init(
+        queueID: QueueID, sender: String, recipients: [Recipient], arrival: Int64,
+        clientAddress: String, clientHelo: String, authUser: String = "", size: Int64,
+        attempts: Int32 = 0, nextAttempt: Int64 = 0
+    ) {
+        self.queueID = queueID
+        self.sender = sender
+        self.recipients = recipients
+        self.arrival = arrival
+        self.clientAddress = clientAddress
+        self.clientHelo = clientHelo
+        self.authUser = authUser
+        self.size = size
+        self.attempts = attempts
+        self.nextAttempt = nextAttempt
+    }
+
+    public func validate() throws {
+        try EnvelopeField.validate(sender, field: "sender", limit: EnvelopeField.maxAddressLength)
+        try EnvelopeField.validate(clientAddress, field: "client", limit: 64)
+        try EnvelopeField.validate(clientHelo, field: "helo", limit: EnvelopeField.maxAddressLength)
+        try EnvelopeField.validate(authUser, field: "auth", limit: EnvelopeField.maxAddressLength)
+        for r in recipients { try r.validate() }
+    }
+}
+
+public struct Recipient: Equatable, Sendable {
+    public enum State: UInt8, Sendable {
+        case pending = 0
+        case delivered = 1
+        case failed = 2
+    }
+
+    /// The address as the client gave it (RCPT TO), without angle brackets.
+    public var address: String
+    /// Where the lookup resolved it: for a local recipient, the user name.
+    public var localUser: String
+    public var state: State
+    /// The last delivery result text (reason for a deferral or failure).
+    public var lastResult: String
+
+    public init(address: String, localUser: String, state: State = .pending, lastResult: String = "") {
+        self.address = address
+        self.localUser = localUser
+        self.state = state
+        self.lastResult = lastResult
+    }
+
+    public func validate() throws {
+        try EnvelopeField.validate(address, field: "recipient", limit: EnvelopeField.maxAddressLength)
+        try EnvelopeField.validate(localUser, field: "user", limit: 64)
+        try EnvelopeField.validate(lastResult, field: "result")
+    }
+}
