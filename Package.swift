@@ -27,7 +27,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PosternIPC", dependencies: ["PosternCore", "CShims"]),
-        .target(name: "PosternPrivilege", dependencies: ["PosternCore", "CShims", "CCap"]),
+        .target(name: "PosternPrivilege", dependencies: ["PosternCore", "PosternIPC", "CShims", "CCap"]),
         .target(name: "SMTPProtocol", dependencies: []),
 
         .target(name: "PosternMaster", dependencies: [
@@ -37,6 +37,7 @@ let package = Package(
             "PosternCore", "PosternIPC", "PosternPrivilege", "SMTPProtocol", "CShims",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .target(name: "PosternLookup", dependencies: [
             "PosternCore", "PosternIPC", "PosternPrivilege", "SMTPProtocol", "CSASL",

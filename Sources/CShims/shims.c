@@ -14,6 +14,7 @@
 
 int pst_setresuid(uid_t r, uid_t e, uid_t s) { return setresuid(r, e, s); }
 int pst_setresgid(gid_t r, gid_t e, gid_t s) { return setresgid(r, e, s); }
+int pst_getresuid(uid_t *r, uid_t *e, uid_t *s) { return getresuid(r, e, s); }
 int pst_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
 int pst_get_no_new_privs(void) { return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0); }
 int pst_set_parent_death_signal(int sig) { return prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0); }

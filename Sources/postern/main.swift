@@ -1,1 +1,36 @@
-print("postern")
+import ArgumentParser
+import Glibc
+import PosternCore
+import PosternListener
+import PosternLocal
+import PosternLookup
+import PosternMaster
+import PosternPrivilege
+import PosternQueue
+import PosternRelay
+
+/// A re-executed child: `postern __child ROLE LOGMODE`. Dispatched before
+/// the argument parser, which should never see this hidden form.
+func runChild(_ arguments: [String]) -> Never {
+    guard arguments.count >= 4, let role = Role(rawValue: arguments[2]) else {
+        fputs("postern: bad child invocation\n", stderr)
+        exit(2)
+    }
+    let logMode = arguments[3]
+    if role == .localWorker { LocalWorkerRole.run(logMode: logMode) }
+    let start = ChildStart.begin(role: role, logMode: logMode)
+    switch role {
+    case .listener: ListenerRole.run(start)
+    case .lookup: LookupRole.run(start)
+    case .queue: QueueRole.run(start)
+    case .local: LocalRole.run(start)
+    case .relay: RelayRole.run(start)
+    case .master, .localWorker: exit(2)
+    }
+}
+
+let arguments = CommandLine.arguments
+if arguments.count > 1 && arguments[1] == Role.childArgument {
+    runChild(arguments)
+}
+PosternCommand.main()

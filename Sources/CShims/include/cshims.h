@@ -7,6 +7,7 @@
 
 int pst_setresuid(uid_t r, uid_t e, uid_t s);
 int pst_setresgid(gid_t r, gid_t e, gid_t s);
+int pst_getresuid(uid_t *r, uid_t *e, uid_t *s);
 /// prctl(PR_SET_NO_NEW_PRIVS, 1).
 int pst_set_no_new_privs(void);
 /// prctl(PR_GET_NO_NEW_PRIVS).

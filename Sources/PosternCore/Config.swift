@@ -1,0 +1,210 @@
+/// The parsed `postern.conf`: every option with its effective value. The
+/// master reads and checks the file; each child gets the rendered text
+/// (`render()`), which names every value, so a child never falls back on a
+/// default that could differ inside its jail (its host name, say).
+///
+/// Option names are Sendmail's where Sendmail has one (DESIGN.md §4), and the
+/// defaults are the hardened ones from the seeds: a size and recipient limit,
+/// a greeting without a version, goaway privacy, listening on loopback only
+/// until the operator opens port 25 on purpose.
+public struct PosternConfig: Equatable, Sendable {
+    /// The file the values came from, for messages (`postern check`, logs).
+    public var sourcePath: String
+    /// Our name in the greeting, HELO/EHLO and Received: lines; lower case.
+    public var myHostname: String
+    /// Domains delivered here (Sendmail's class w); lower case, no duplicates.
+    public var localDomains: [String]
+    /// One listening socket per entry; the file's `Listen` lines in order.
+    public var listen: [ListenAddress]
+    public var configDirectory: String
+    public var queueDirectory: String
+    public var emptyDirectory: String
+    public var mailDirectory: String
+    public var safeFileEnvironment: String
+    public var smrshDirectory: String
+    public var runDirectory: String
+    /// A log file the master opens; nil logs to syslog (the default).
+    public var logFile: String?
+    public var logFacility: LogFacility
+    /// Bytes; the listener refuses larger messages (SIZE and during DATA).
+    public var maxMessageSize: Int
+    public var maxRecipientsPerMessage: Int
+    /// The text after "220 ", before expansion; see `expandedGreeting(date:)`.
+    public var smtpGreetingMessage: String
+    /// Expanded: `goaway` has become its flags and `public` nothing.
+    public var privacyOptions: Set<PrivacyOption>
+    /// The most per-user delivery workers alive at once.
+    public var localWorkerLimit: Int
+    /// Seconds a per-user worker with no mail waits before it exits.
+    public var localWorkerIdleTimeout: Int
+    /// Seconds the master waits for children to drain on SIGTERM.
+    public var shutdownTimeout: Int
+    /// The group that owns the mbox directory; workers join it to write there.
+    public var mailGroup: String
+    /// Received: lines beyond which a message is bounced as looping.
+    public var maxHopCount: Int
+    /// Simultaneous SMTP connections the listener accepts.
+    public var maxConnections: Int
+
+    public enum Defaults {
+        public static let listen = [ListenAddress(host: "127.0.0.1", port: 25, isIPv6: false)]
+        public static let configDirectory = "/etc/postern"
+        public static let queueDirectory = "/var/spool/postern"
+        public static let emptyDirectory = "/var/lib/postern/empty"
+        public static let mailDirectory = "/var/mail"
+        public static let safeFileEnvironment = "/var/mailjail"
+        public static let smrshDirectory = "/etc/postern/smrsh"
+        public static let runDirectory = "/run/postern"
+        public static let logFacility = LogFacility.mail
+        public static let maxMessageSize = 10 << 20
+        public static let maxRecipientsPerMessage = 100
+        public static let smtpGreetingMessage = "$j ESMTP"
+        public static let privacyOptions = PrivacyOption.goaway.union([.restrictmailq, .restrictqrun])
+        public static let localWorkerLimit = 64
+        public static let localWorkerIdleTimeout = 60
+        public static let shutdownTimeout = 10
+        public static let mailGroup = "mail"
+        public static let maxHopCount = 100
+        public static let maxConnections = 200
+    }
+
+    /// Every option at its default, for the given host name (which is also the
+    /// one local domain). Lets other modules' tests build a config without a
+    /// file; the loader starts from the same values.
+    public init(sourcePath: String, myHostname: String) {
+        self.sourcePath = sourcePath
+        self.myHostname = myHostname
+        self.localDomains = [myHostname]
+        self.listen = Defaults.listen
+        self.configDirectory = Defaults.configDirectory
+        self.queueDirectory = Defaults.queueDirectory
+        self.emptyDirectory = Defaults.emptyDirectory
+        self.mailDirectory = Defaults.mailDirectory
+        self.safeFileEnvironment = Defaults.safeFileEnvironment
+        self.smrshDirectory = Defaults.smrshDirectory
+        self.runDirectory = Defaults.runDirectory
+        self.logFile = nil
+        self.logFacility = Defaults.logFacility
+        self.maxMessageSize = Defaults.maxMessageSize
+        self.maxRecipientsPerMessage = Defaults.maxRecipientsPerMessage
+        self.smtpGreetingMessage = Defaults.smtpGreetingMessage
+        self.privacyOptions = Defaults.privacyOptions
+        self.localWorkerLimit = Defaults.localWorkerLimit
+        self.localWorkerIdleTimeout = Defaults.localWorkerIdleTimeout
+        self.shutdownTimeout = Defaults.shutdownTimeout
+        self.mailGroup = Defaults.mailGroup
+        self.maxHopCount = Defaults.maxHopCount
+        self.maxConnections = Defaults.maxConnections
+    }
+
+    /// Whether mail for this domain is delivered here. Case-insensitive, and
+    /// a trailing dot (the absolute form `example.org.`) is ignored.
+    public func isLocalDomain(_ domain: String) -> Bool {
+        var name = ConfigText.asciiLowercased(domain)
+        if name.hasSuffix(".") { name.removeLast() }
+        return !name.isEmpty && localDomains.contains(name)
+    }
+
+    /// The greeting text after "220 ": `$j` is MyHostname, `$b` the given
+    /// date (RFC 5322 form, made by the caller, who owns the clock), `$$` a
+    /// dollar sign. Expanded at use so the date is the connection's.
+    public func expandedGreeting(date: String) -> String {
+        ConfigValue.expandGreeting(smtpGreetingMessage, hostName: myHostname, date: date)
+    }
+
+    /// The effective configuration, every option with its value, in the file
+    /// syntax, so that parsing the output gives an equal config (round trip).
+    /// `postern check` prints this, and the master hands it to the children.
+    public func render() -> String {
+        var lines: [String] = [
+            "# Postern configuration in effect, from \(ConfigText.quoted(sourcePath)).",
+            "# Every option is listed with its value; LogFile = syslog means no log file.",
+        ]
+        func add(_ option: ConfigOption, _ value: String) { lines.append("\(option.rawValue) = \(value)") }
+        for option in ConfigOption.allCases {
+            switch option {
+            case .myHostname: add(option, myHostname)
+            case .localDomains: add(option, localDomains.joined(separator: ", "))
+            case .listen: for address in listen { add(option, address.description) }
+            case .configDirectory: add(option, configDirectory)
+            case .queueDirectory: add(option, queueDirectory)
+            case .emptyDirectory: add(option, emptyDirectory)
+            case .mailDirectory: add(option, mailDirectory)
+            case .safeFileEnvironment: add(option, safeFileEnvironment)
+            case .smrshDirectory: add(option, smrshDirectory)
+            case .runDirectory: add(option, runDirectory)
+            case .logFile: add(option, logFile ?? ConfigOption.syslogKeyword)
+            case .logFacility: add(option, logFacility.rawValue)
+            case .maxMessageSize: add(option, ConfigValue.renderSize(maxMessageSize))
+            case .maxRecipientsPerMessage: add(option, "\(maxRecipientsPerMessage)")
+            case .smtpGreetingMessage: add(option, smtpGreetingMessage)
+            case .privacyOptions: add(option, ConfigValue.renderPrivacy(privacyOptions))
+            case .localWorkerLimit: add(option, "\(localWorkerLimit)")
+            case .localWorkerIdleTimeout: add(option, ConfigValue.renderDuration(localWorkerIdleTimeout))
+            case .shutdownTimeout: add(option, ConfigValue.renderDuration(shutdownTimeout))
+            case .mailGroup: add(option, mailGroup)
+            case .maxHopCount: add(option, "\(maxHopCount)")
+            case .maxConnections: add(option, "\(maxConnections)")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// The options of `postern.conf`, in the order `render()` prints them, with
+/// their canonical spelling as raw value.
+enum ConfigOption: String, CaseIterable, Sendable {
+    case myHostname = "MyHostname"
+    case localDomains = "LocalDomains"
+    case listen = "Listen"
+    case configDirectory = "ConfigDirectory"
+    case queueDirectory = "QueueDirectory"
+    case emptyDirectory = "EmptyDirectory"
+    case mailDirectory = "MailDirectory"
+    case safeFileEnvironment = "SafeFileEnvironment"
+    case smrshDirectory = "SmrshDirectory"
+    case runDirectory = "RunDirectory"
+    case logFile = "LogFile"
+    case logFacility = "LogFacility"
+    case maxMessageSize = "MaxMessageSize"
+    case maxRecipientsPerMessage = "MaxRecipientsPerMessage"
+    case smtpGreetingMessage = "SmtpGreetingMessage"
+    case privacyOptions = "PrivacyOptions"
+    case localWorkerLimit = "LocalWorkerLimit"
+    case localWorkerIdleTimeout = "LocalWorkerIdleTimeout"
+    case shutdownTimeout = "ShutdownTimeout"
+    case mailGroup = "MailGroup"
+    case maxHopCount = "MaxHopCount"
+    case maxConnections = "MaxConnections"
+
+    /// `LogFile = syslog`: the explicit way to say "no log file", so that
+    /// `render()` can name the default. Not a path, so it cannot clash.
+    static let syslogKeyword = "syslog"
+
+    /// Only Listen may appear more than once: each line adds a socket. For
+    /// any other option a second line is almost always a forgotten first
+    /// one, and silently letting the last win hides that.
+    var isRepeatable: Bool { self == .listen }
+
+    /// Names are matched case-insensitively, as Sendmail does.
+    static let byLowercasedName: [String: ConfigOption] = {
+        var table: [String: ConfigOption] = [:]
+        for option in allCases { table[ConfigText.asciiLowercased(option.rawValue)] = option }
+        return table
+    }()
+
+    /// The config field of each directory option, so that one code path
+    /// parses and checks all seven.
+    var directoryKeyPath: WritableKeyPath<PosternConfig, String>? {
+        switch self {
+        case .configDirectory: return \.configDirectory
+        case .queueDirectory: return \.queueDirectory
+        case .emptyDirectory: return \.emptyDirectory
+        case .mailDirectory: return \.mailDirectory
+        case .safeFileEnvironment: return \.safeFileEnvironment
+        case .smrshDirectory: return \.smrshDirectory
+        case .runDirectory: return \.runDirectory
+        default: return nil
+        }
+    }
+}

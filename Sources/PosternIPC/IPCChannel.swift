@@ -1,0 +1,176 @@
+import CShims
+import Glibc
+import PosternCore
+
+public enum IPCError: Error, Equatable, Sendable {
+    case closed
+    case sendFailed(errno: Int32)
+    case violation(IPCDecodeError)
+    case peerFailure(ReplyStatus)
+}
+
+/// Why a channel stopped: the peer went away, or it sent something that does
+/// not decode (a protocol violation, to be reported to the master).
+public enum IPCCloseReason: Sendable, Equatable {
+    case endOfFile
+    case violation(String)
+    case closedLocally
+}
+
+/// One end of a SOCK_SEQPACKET socketpair. Receiving runs on a thread of its
+/// own (blocking recvmsg, so descriptors arrive with their frame); sending is
+/// a locked sendmsg. Requests get a fresh id and their completion runs when
+/// the response with that id arrives, or with `.closed` if the channel ends.
+public final class IPCChannel: @unchecked Sendable {
+    public let peer: Role
+    public let fd: Int32
+    private let lock = Lock()
+    private var nextRequestID: UInt32 = 1
+    private var pending: [UInt32: (Result<Frame, IPCError>) -> Void] = [:]
+    private var isClosed = false
+
+    public init(fd: Int32, peer: Role) {
+        self.fd = fd
+        self.peer = peer
+    }
+
+    // MARK: sending
+
+    public func send(_ message: IPCMessage, descriptors: [Int32] = []) throws(IPCError) {
+        try write(FrameCodec.encode(message, requestID: 0, isResponse: false), descriptors: descriptors)
+    }
+
+    public func respond(to requestID: UInt32, with message: IPCMessage, descriptors: [Int32] = []) throws(IPCError) {
+        try write(FrameCodec.encode(message, requestID: requestID, isResponse: true), descriptors: descriptors)
+    }
+
+    /// Sends a request; `completion` runs on the reader thread (or the caller's
+    /// thread if sending fails).
+    public func request(
+        _ message: IPCMessage, descriptors: [Int32] = [],
+        completion: @escaping (Result<Frame, IPCError>) -> Void
+    ) {
+        let id: UInt32? = lock.withLock {
+            if isClosed { return nil }
+            let id = nextRequestID
+            nextRequestID = nextRequestID == UInt32.max ? 1 : nextRequestID + 1
+            pending[id] = completion
+            return id
+        }
+        guard let id else {
+            completion(.failure(.closed))
+            return
+        }
+        do {
+            try write(FrameCodec.encode(message, requestID: id, isResponse: false), descriptors: descriptors)
+        } catch {
+            let stored = lock.withLock { pending.removeValue(forKey: id) }
+            stored?(.failure(error))
+        }
+    }
+
+    private func write(_ bytes: [UInt8], descriptors: [Int32]) throws(IPCError) {
+        let n = bytes.withUnsafeBytes { raw in
+            descriptors.withUnsafeBufferPointer { fds in
+                pst_send_with_fds(fd, raw.baseAddress, raw.count, fds.baseAddress, Int32(fds.count))
+            }
+        }
+        if n < 0 { throw .sendFailed(errno: errno) }
+        if n != bytes.count { throw .sendFailed(errno: EMSGSIZE) }
+    }
+
+    // MARK: receiving
+
+    /// Receives one frame, blocking. Returns nil at end of file; throws a
+    /// violation for anything that does not decode (its descriptors closed).
+    public func receive() throws(IPCError) -> Frame? {
+        var buffer = [UInt8](repeating: 0, count: FrameHeader.maxSize + 1)
+        var fds = [Int32](repeating: -1, count: 8)
+        var nfds: Int32 = 0
+        var flags: Int32 = 0
+        let n = buffer.withUnsafeMutableBytes { raw in
+            fds.withUnsafeMutableBufferPointer { fdp in
+                pst_recv_with_fds(fd, raw.baseAddress, raw.count, fdp.baseAddress, 8, &nfds, &flags)
+            }
+        }
+        if n < 0 {
+            if errno == ECONNRESET || errno == EBADF || errno == ENOTCONN { return nil }
+            throw .sendFailed(errno: errno)
+        }
+        let received = Array(fds.prefix(Int(nfds)))
+        if n == 0 && received.isEmpty { return nil }
+        if flags & Int32(MSG_TRUNC) != 0 || flags & Int32(MSG_CTRUNC) != 0 || n > FrameHeader.maxSize {
+            received.forEach { _ = close($0) }
+            throw .violation(.frameTooLarge(n))
+        }
+        do {
+            let decoded = try FrameCodec.decode(Array(buffer.prefix(n)), descriptorCount: received.count)
+            return Frame(
+                message: decoded.message, requestID: decoded.requestID, isResponse: decoded.isResponse,
+                descriptors: received)
+        } catch {
+            received.forEach { _ = close($0) }
+            throw .violation(error)
+        }
+    }
+
+    /// Starts the reader thread. Requests from the peer go to `onRequest`;
+    /// responses complete their requests; `onClose` runs once, after which the
+    /// descriptor is closed.
+    public func start(onRequest: @escaping (Frame) -> Void, onClose: @escaping (IPCCloseReason) -> Void) {
+        OSThread.start { [self] in
+            var reason = IPCCloseReason.endOfFile
+            while true {
+                let frame: Frame?
+                do throws(IPCError) {
+                    frame = try receive()
+                } catch .violation(let v) {
+                    reason = .violation("\(v)")
+                    break
+                } catch {
+                    reason = lock.withLock { isClosed } ? .closedLocally : .endOfFile
+                    break
+                }
+                guard let frame else {
+                    if lock.withLock({ isClosed }) { reason = .closedLocally }
+                    break
+                }
+                if frame.isResponse {
+                    guard let completion = lock.withLock({ pending.removeValue(forKey: frame.requestID) }) else {
+                        frame.descriptors.forEach { _ = close($0) }
+                        reason = .violation("\(IPCDecodeError.unexpectedResponse)")
+                        break
+                    }
+                    completion(.success(frame))
+                } else {
+                    onRequest(frame)
+                }
+            }
+            let failed: [(Result<Frame, IPCError>) -> Void] = lock.withLock {
+                isClosed = true
+                let all = Array(pending.values)
+                pending.removeAll()
+                return all
+            }
+            failed.forEach { $0(.failure(.closed)) }
+            onClose(reason)
+            _ = Glibc.close(fd)
+        }
+    }
+
+    /// Stops the channel: the reader wakes up, fails what is pending and closes.
+    public func shutdown() {
+        lock.withLock { isClosed = true }
+        _ = Glibc.shutdown(fd, Int32(SHUT_RDWR))
+    }
+
+    public var closed: Bool { lock.withLock { isClosed } }
+}
+
+extension Frame {
+    /// The peer's answer as a result: `.rejected` becomes a failure.
+    public var asReply: Result<Frame, IPCError> {
+        if case .rejected(let status) = message { return .failure(.peerFailure(status)) }
+        return .success(self)
+    }
+}

@@ -1,0 +1,188 @@
+import PosternCore
+
+/// A reply code with its RFC 3463 enhanced status, carried between processes
+/// so that the listener can answer a client with what a policy decided.
+public struct ReplyStatus: Equatable, Sendable {
+    public var code: UInt16
+    public var enhanced: String
+    public var text: String
+
+    public init(code: UInt16, enhanced: String, text: String) {
+        self.code = code
+        self.enhanced = enhanced
+        self.text = text
+    }
+}
+
+/// How one recipient of one delivery attempt ended.
+public struct RecipientOutcome: Equatable, Sendable {
+    public enum Status: UInt8, Sendable {
+        case delivered = 0
+        case deferred = 1
+        case failed = 2
+    }
+    /// Index into the envelope's recipient list.
+    public var index: UInt32
+    public var status: Status
+    public var text: String
+
+    public init(index: UInt32, status: Status, text: String) {
+        self.index = index
+        self.status = status
+        self.text = text
+    }
+}
+
+/// One recipient handed to a delivery process.
+public struct DeliveryRecipient: Equatable, Sendable {
+    public var index: UInt32
+    public var address: String
+    public var localUser: String
+
+    public init(index: UInt32, address: String, localUser: String) {
+        self.index = index
+        self.address = address
+        self.localUser = localUser
+    }
+}
+
+/// A delivery job: the envelope facts a delivery needs; the message itself
+/// travels as a read-only descriptor attached to the frame.
+public struct DeliveryJob: Equatable, Sendable {
+    public var queueID: QueueID
+    public var sender: String
+    public var arrival: Int64
+    public var recipients: [DeliveryRecipient]
+
+    public init(queueID: QueueID, sender: String, arrival: Int64, recipients: [DeliveryRecipient]) {
+        self.queueID = queueID
+        self.sender = sender
+        self.arrival = arrival
+        self.recipients = recipients
+    }
+}
+
+/// The identity a local-delivery worker drops to before it touches a file.
+public struct WorkerIdentity: Equatable, Sendable {
+    public var user: String
+    public var uid: UInt32
+    public var gid: UInt32
+    public var groups: [UInt32]
+    public var home: String
+    public var mailDirectory: String
+
+    public init(user: String, uid: UInt32, gid: UInt32, groups: [UInt32], home: String, mailDirectory: String) {
+        self.user = user
+        self.uid = uid
+        self.gid = gid
+        self.groups = groups
+        self.home = home
+        self.mailDirectory = mailDirectory
+    }
+}
+
+/// What the listener asks the queue to commit.
+public struct CommitRequest: Equatable, Sendable {
+    public var queueID: QueueID
+    public var sender: String
+    public var recipients: [DeliveryRecipient]
+    public var clientAddress: String
+    public var clientHelo: String
+    public var authUser: String
+
+    public init(
+        queueID: QueueID, sender: String, recipients: [DeliveryRecipient], clientAddress: String,
+        clientHelo: String, authUser: String
+    ) {
+        self.queueID = queueID
+        self.sender = sender
+        self.recipients = recipients
+        self.clientAddress = clientAddress
+        self.clientHelo = clientHelo
+        self.authUser = authUser
+    }
+}
+
+/// Every message that crosses a socketpair. The raw value of `Kind` is the
+/// frame's type field; each kind says how many descriptors it carries, and a
+/// frame with any other number is a violation.
+public enum IPCMessage: Equatable, Sendable {
+    // master -> child
+    case configure(text: String)
+    case attachPeer(Role)
+    case listenSocket(address: String)
+    case userDatabase
+    case reload(text: String)
+    case shutdown
+    // child -> master
+    case ready(Role)
+    case peerViolation(Role, reason: String)
+    // listener -> lookup
+    case checkRecipient(address: String, client: String)
+    case recipientAccepted(localUser: String)
+    case rejected(ReplyStatus)
+    // listener -> queue
+    case openMessage
+    case messageOpened(QueueID)
+    case commitMessage(CommitRequest)
+    case committed(QueueID)
+    case abortMessage(QueueID)
+    // queue -> local, local -> worker
+    case deliver(DeliveryJob)
+    case deliveryResult(QueueID, [RecipientOutcome])
+    case assignWorker(WorkerIdentity)
+
+    public enum Kind: UInt16, CaseIterable, Sendable {
+        case configure = 1
+        case attachPeer = 2
+        case listenSocket = 3
+        case userDatabase = 4
+        case reload = 5
+        case shutdown = 6
+        case ready = 10
+        case peerViolation = 11
+        case checkRecipient = 20
+        case recipientAccepted = 21
+        case rejected = 22
+        case openMessage = 30
+        case messageOpened = 31
+        case commitMessage = 32
+        case committed = 33
+        case abortMessage = 34
+        case deliver = 40
+        case deliveryResult = 41
+        case assignWorker = 42
+
+        /// Descriptors a frame of this kind carries.
+        public var descriptorCount: Int {
+            switch self {
+            case .attachPeer, .listenSocket, .userDatabase, .messageOpened, .deliver: return 1
+            default: return 0
+            }
+        }
+    }
+
+    public var kind: Kind {
+        switch self {
+        case .configure: return .configure
+        case .attachPeer: return .attachPeer
+        case .listenSocket: return .listenSocket
+        case .userDatabase: return .userDatabase
+        case .reload: return .reload
+        case .shutdown: return .shutdown
+        case .ready: return .ready
+        case .peerViolation: return .peerViolation
+        case .checkRecipient: return .checkRecipient
+        case .recipientAccepted: return .recipientAccepted
+        case .rejected: return .rejected
+        case .openMessage: return .openMessage
+        case .messageOpened: return .messageOpened
+        case .commitMessage: return .commitMessage
+        case .committed: return .committed
+        case .abortMessage: return .abortMessage
+        case .deliver: return .deliver
+        case .deliveryResult: return .deliveryResult
+        case .assignWorker: return .assignWorker
+        }
+    }
+}

@@ -1,0 +1,181 @@
+import PosternCore
+
+/// Bounds on what a single frame may declare, so that a hostile peer cannot
+/// make the receiver allocate or loop without limit.
+public enum IPCLimits {
+    public static let maxRecipients = 10_000
+    public static let maxConfigText = 60_000
+    public static let maxGroups = 256
+}
+
+extension IPCMessage {
+    public func encodePayload(into w: inout ByteWriter) {
+        switch self {
+        case .configure(let text), .reload(let text):
+            w.text(text)
+        case .attachPeer(let role), .ready(let role):
+            w.string(role.rawValue)
+        case .listenSocket(let address):
+            w.string(address)
+        case .userDatabase, .shutdown, .openMessage:
+            break
+        case .peerViolation(let role, let reason):
+            w.string(role.rawValue)
+            w.string(reason)
+        case .checkRecipient(let address, let client):
+            w.string(address)
+            w.string(client)
+        case .recipientAccepted(let user):
+            w.string(user)
+        case .rejected(let status):
+            w.u16(status.code)
+            w.string(status.enhanced)
+            w.string(status.text)
+        case .messageOpened(let id), .committed(let id), .abortMessage(let id):
+            w.string(id.value)
+        case .commitMessage(let c):
+            w.string(c.queueID.value)
+            w.string(c.sender)
+            encode(recipients: c.recipients, into: &w)
+            w.string(c.clientAddress)
+            w.string(c.clientHelo)
+            w.string(c.authUser)
+        case .deliver(let job):
+            w.string(job.queueID.value)
+            w.string(job.sender)
+            w.i64(job.arrival)
+            encode(recipients: job.recipients, into: &w)
+        case .deliveryResult(let id, let outcomes):
+            w.string(id.value)
+            w.u32(UInt32(outcomes.count))
+            for o in outcomes {
+                w.u32(o.index)
+                w.u8(o.status.rawValue)
+                w.string(o.text)
+            }
+        case .assignWorker(let identity):
+            w.string(identity.user)
+            w.u32(identity.uid)
+            w.u32(identity.gid)
+            w.u32(UInt32(identity.groups.count))
+            for g in identity.groups { w.u32(g) }
+            w.string(identity.home)
+            w.string(identity.mailDirectory)
+        }
+    }
+
+    private func encode(recipients: [DeliveryRecipient], into w: inout ByteWriter) {
+        w.u32(UInt32(recipients.count))
+        for r in recipients {
+            w.u32(r.index)
+            w.string(r.address)
+            w.string(r.localUser)
+        }
+    }
+
+    /// Decodes a payload strictly: every field checked, nothing left over.
+    public static func decode(kind: Kind, payload r: inout ByteReader) throws(IPCDecodeError) -> IPCMessage {
+        let message: IPCMessage
+        switch kind {
+        case .configure:
+            message = .configure(text: try r.text("config", limit: IPCLimits.maxConfigText))
+        case .reload:
+            message = .reload(text: try r.text("config", limit: IPCLimits.maxConfigText))
+        case .attachPeer:
+            message = .attachPeer(try role(&r))
+        case .ready:
+            message = .ready(try role(&r))
+        case .listenSocket:
+            message = .listenSocket(address: try r.field("listen", limit: 64))
+        case .userDatabase:
+            message = .userDatabase
+        case .shutdown:
+            message = .shutdown
+        case .openMessage:
+            message = .openMessage
+        case .peerViolation:
+            let who = try role(&r)
+            message = .peerViolation(who, reason: try r.field("reason"))
+        case .checkRecipient:
+            let address = try r.field("address", limit: EnvelopeField.maxAddressLength)
+            message = .checkRecipient(address: address, client: try r.field("client", limit: 64))
+        case .recipientAccepted:
+            message = .recipientAccepted(localUser: try r.field("user", limit: 64))
+        case .rejected:
+            let code = try r.u16()
+            guard (400...599).contains(code) else { throw .badField("code") }
+            let enhanced = try r.field("enhanced", limit: 16)
+            message = .rejected(ReplyStatus(code: code, enhanced: enhanced, text: try r.field("text")))
+        case .messageOpened:
+            message = .messageOpened(try queueID(&r))
+        case .committed:
+            message = .committed(try queueID(&r))
+        case .abortMessage:
+            message = .abortMessage(try queueID(&r))
+        case .commitMessage:
+            let id = try queueID(&r)
+            let sender = try r.field("sender", limit: EnvelopeField.maxAddressLength)
+            let recipients = try decodeRecipients(&r)
+            let client = try r.field("client", limit: 64)
+            let helo = try r.field("helo", limit: EnvelopeField.maxAddressLength)
+            let auth = try r.field("auth", limit: EnvelopeField.maxAddressLength)
+            message = .commitMessage(
+                CommitRequest(
+                    queueID: id, sender: sender, recipients: recipients, clientAddress: client,
+                    clientHelo: helo, authUser: auth))
+        case .deliver:
+            let id = try queueID(&r)
+            let sender = try r.field("sender", limit: EnvelopeField.maxAddressLength)
+            let arrival = try r.i64()
+            message = .deliver(
+                DeliveryJob(queueID: id, sender: sender, arrival: arrival, recipients: try decodeRecipients(&r)))
+        case .deliveryResult:
+            let id = try queueID(&r)
+            let n = try r.count("outcomes", limit: IPCLimits.maxRecipients)
+            var outcomes: [RecipientOutcome] = []
+            outcomes.reserveCapacity(n)
+            for _ in 0..<n {
+                let index = try r.u32()
+                guard let status = RecipientOutcome.Status(rawValue: try r.u8()) else { throw .badField("status") }
+                outcomes.append(RecipientOutcome(index: index, status: status, text: try r.field("result")))
+            }
+            message = .deliveryResult(id, outcomes)
+        case .assignWorker:
+            let user = try r.field("user", limit: 64)
+            let uid = try r.u32()
+            let gid = try r.u32()
+            let n = try r.count("groups", limit: IPCLimits.maxGroups)
+            var groups: [UInt32] = []
+            for _ in 0..<n { groups.append(try r.u32()) }
+            let home = try r.field("home")
+            let mailDirectory = try r.field("maildir")
+            message = .assignWorker(
+                WorkerIdentity(
+                    user: user, uid: uid, gid: gid, groups: groups, home: home, mailDirectory: mailDirectory))
+        }
+        try r.expectEnd()
+        return message
+    }
+
+    private static func role(_ r: inout ByteReader) throws(IPCDecodeError) -> Role {
+        guard let role = Role(rawValue: try r.field("role", limit: 32)) else { throw .badField("role") }
+        return role
+    }
+
+    private static func queueID(_ r: inout ByteReader) throws(IPCDecodeError) -> QueueID {
+        guard let id = QueueID(try r.field("queueid", limit: QueueID.length)) else { throw .badField("queueid") }
+        return id
+    }
+
+    private static func decodeRecipients(_ r: inout ByteReader) throws(IPCDecodeError) -> [DeliveryRecipient] {
+        let n = try r.count("recipients", limit: IPCLimits.maxRecipients)
+        var list: [DeliveryRecipient] = []
+        list.reserveCapacity(n)
+        for _ in 0..<n {
+            let index = try r.u32()
+            let address = try r.field("recipient", limit: EnvelopeField.maxAddressLength)
+            list.append(DeliveryRecipient(index: index, address: address, localUser: try r.field("user", limit: 64)))
+        }
+        return list
+    }
+}

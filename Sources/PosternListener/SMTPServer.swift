@@ -1,0 +1,88 @@
+import Glibc
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import PosternCore
+import PosternIPC
+import SMTPProtocol
+
+/// Accepts connections on the inherited listening sockets and runs one
+/// `SMTPSessionHandler` per connection, within the connection limits.
+final class SMTPServer: @unchecked Sendable {
+    let group: MultiThreadedEventLoopGroup
+    let logger: Logger
+    let services = ListenerServices()
+    private let state: NIOLockedValueBox<State>
+
+    struct State {
+        var config: PosternConfig
+        var servers: [Channel] = []
+        var sessions = 0
+    }
+
+    init(config: PosternConfig, group: MultiThreadedEventLoopGroup, logger: Logger) {
+        self.group = group
+        self.logger = logger
+        self.state = NIOLockedValueBox(State(config: config))
+    }
+
+    var config: PosternConfig { state.withLockedValue { $0.config } }
+
+    func update(config: PosternConfig) {
+        state.withLockedValue { $0.config = config }
+        logger.info("configuration reloaded")
+    }
+
+    func listen(fd: Int32, address: String) {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 512)
+            .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = SMTPSessionHandler(server: self, services: services, logger: logger)
+                    try channel.pipeline.syncOperations.addHandler(
+                        IdleStateHandler(readTimeout: .seconds(Int64(SMTPSessionHandler.commandTimeout))))
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+        do {
+            let channel = try bootstrap.withBoundSocket(fd).wait()
+            state.withLockedValue { $0.servers.append(channel) }
+            logger.info("listening on \(address)")
+        } catch {
+            logger.critical("cannot serve \(address): \(error)")
+            exit(1)
+        }
+    }
+
+    /// Takes a session slot; false when the listener is full.
+    func openSession() -> Bool {
+        state.withLockedValue {
+            guard $0.sessions < $0.config.maxConnections else { return false }
+            $0.sessions += 1
+            return true
+        }
+    }
+
+    func closeSession() { state.withLockedValue { $0.sessions -= 1 } }
+
+    /// SIGTERM path: stop accepting, let sessions end up to the bound, exit.
+    func drainAndExit(timeout: Int) {
+        let servers = state.withLockedValue { $0.servers }
+        for s in servers { s.close(promise: nil) }
+        logger.info("stopped accepting, sessions=\(state.withLockedValue { $0.sessions })")
+        let deadline = monotonicNow() + Double(timeout)
+        while monotonicNow() < deadline && state.withLockedValue({ $0.sessions }) > 0 {
+            usleep(20_000)
+        }
+        logger.info("stopped")
+        exit(0)
+    }
+}
+
+func monotonicNow() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

@@ -1,0 +1,111 @@
+import Glibc
+import Logging
+import PosternCore
+import PosternIPC
+import PosternPrivilege
+
+/// The local-delivery process: uid 0 with only SETUID, SETGID, SYS_CHROOT,
+/// DAC_READ_SEARCH and CHOWN, no chroot, no_new_privs. Because those are
+/// root-equivalent, it never sees network input: it takes typed delivery
+/// requests from the queue only, and writes no file itself. Each delivery is
+/// done by a worker process that has become the recipient user first.
+public enum LocalRole {
+    public static func run(_ start: ChildStart) -> Never {
+        let mailGroup: gid_t
+        do {
+            mailGroup = try SystemAccount.groupID(start.config.mailGroup)
+        } catch {
+            start.logger.critical("\(error)")
+            exit(1)
+        }
+        start.drop(
+            PrivilegeDrop(account: nil, groups: [], chrootDirectory: nil, keep: localDeliveryCapabilities))
+        let pool = WorkerPool(
+            config: start.config, mailGroup: mailGroup, logMode: start.logMode, logger: start.logger)
+        let service = LocalService(pool: pool, logger: start.logger, start: start)
+        start.serveMaster(
+            MasterHandlers(
+                attach: { role, fd in service.attach(role, fd: fd) },
+                reload: { pool.update(config: $0) },
+                shutdown: {
+                    pool.closeAll()
+                    exit(0)
+                }))
+        pool.startIdleReaper()
+        try? start.master.send(.ready(.local))
+        while true { pause() }
+    }
+}
+
+/// Splits a delivery job by recipient user, hands each part to that user's
+/// worker, and answers the queue once every part has an outcome.
+final class LocalService: @unchecked Sendable {
+    let pool: WorkerPool
+    let logger: Logger
+    let start: ChildStart
+    private let lock = Lock()
+    private var queue: IPCChannel?
+
+    init(pool: WorkerPool, logger: Logger, start: ChildStart) {
+        self.pool = pool
+        self.logger = logger
+        self.start = start
+    }
+
+    func attach(_ role: Role, fd: Int32) {
+        guard role == .queue else {
+            close(fd)
+            return
+        }
+        let channel = start.openPeer(role, fd: fd) { [self] channel, frame in handle(frame, from: channel) }
+        let old = lock.withLock { () -> IPCChannel? in
+            defer { queue = channel }
+            return queue
+        }
+        old?.shutdown()
+    }
+
+    private func handle(_ frame: Frame, from channel: IPCChannel) {
+        guard case .deliver(let job) = frame.message, let fd = frame.descriptors.first else {
+            frame.descriptors.forEach { _ = close($0) }
+            try? channel.respond(
+                to: frame.requestID,
+                with: .rejected(ReplyStatus(code: 451, enhanced: "4.3.0", text: "Unsupported local request")))
+            return
+        }
+        var byUser: [String: [DeliveryRecipient]] = [:]
+        for r in job.recipients { byUser[r.localUser, default: []].append(r) }
+        let collector = OutcomeCollector(parts: byUser.count) { outcomes in
+            close(fd)
+            try? channel.respond(to: frame.requestID, with: .deliveryResult(job.queueID, outcomes))
+        }
+        for (user, recipients) in byUser {
+            let part = DeliveryJob(
+                queueID: job.queueID, sender: job.sender, arrival: job.arrival, recipients: recipients)
+            pool.deliver(part, user: user, messageFD: fd) { outcomes in collector.add(outcomes) }
+        }
+    }
+}
+
+/// Gathers the outcomes of the parts of one job; the last part completes it.
+final class OutcomeCollector: @unchecked Sendable {
+    private let lock = Lock()
+    private var remaining: Int
+    private var outcomes: [RecipientOutcome] = []
+    private let done: ([RecipientOutcome]) -> Void
+
+    init(parts: Int, done: @escaping ([RecipientOutcome]) -> Void) {
+        self.remaining = parts
+        self.done = done
+        if parts == 0 { done([]) }
+    }
+
+    func add(_ more: [RecipientOutcome]) {
+        let finished: [RecipientOutcome]? = lock.withLock {
+            outcomes += more
+            remaining -= 1
+            return remaining == 0 ? outcomes : nil
+        }
+        if let finished { done(finished) }
+    }
+}

@@ -1,0 +1,183 @@
+import CShims
+import Glibc
+import Logging
+import PosternCore
+import PosternIPC
+import PosternPrivilege
+
+/// The master: root, root directory `/`, all capabilities. It reads and
+/// checks the configuration, binds the listening sockets, opens the log,
+/// creates the socketpairs, spawns and supervises the children, reloads on
+/// SIGHUP and drains on SIGTERM. It never reads a byte from the network:
+/// its only inputs are the config file, signals, and typed frames from its
+/// children over their master channels.
+///
+/// It is single-threaded: one poll loop over a signalfd and the children's
+/// channels, so spawning and signal handling never race a second thread.
+public final class Master {
+    let configPath: String
+    let debug: Bool
+    var config: PosternConfig
+    var logger: Logger
+    var logMode = "stderr"
+    var logFD: Int32 = 2
+    var listenFDs: [(ListenAddress, Int32)] = []
+    var children: [Role: ChildRecord] = [:]
+    var signalFD: Int32 = -1
+    var shutdownPhases: [[Role]] = []
+    var phaseDeadline: Double = 0
+    var shuttingDown = false
+
+    public init(configPath: String, config: PosternConfig, debug: Bool) {
+        self.configPath = configPath
+        self.config = config
+        self.debug = debug
+        self.logger = PosternLog.logger
+    }
+
+    /// Runs until SIGTERM; returns the exit status.
+    public func run() -> Int32 {
+        guard getuid() == 0 else {
+            fputs("postern daemon: must be started as root\n", stderr)
+            return 1
+        }
+        // Signals first, before anything could start a thread.
+        signalFD = pst_signalfd_for_master()
+        guard signalFD >= 0 else {
+            fputs("postern daemon: signalfd: \(String(cString: strerror(errno)))\n", stderr)
+            return 1
+        }
+        openLog()
+        do {
+            for role in Role.supervised {
+                if let name = role.systemUser { _ = try SystemAccount.lookup(name) }
+            }
+        } catch {
+            logger.critical("\(error)")
+            return 1
+        }
+        for address in config.listen {
+            do {
+                listenFDs.append((address, try ListenSockets.bind(address)))
+            } catch {
+                logger.critical("\(error)")
+                return 1
+            }
+        }
+        writePidFile()
+        logger.info("starting, listen=\(config.listen.map(\.description).joined(separator: " "))")
+        for role in Role.supervised { children[role] = ChildRecord(role: role) }
+        // The queue and lookup first, so the listener finds its peers.
+        for role in Role.supervised { spawn(role) }
+        return loop()
+    }
+
+    // MARK: log
+
+    private func openLog() {
+        if debug {
+            logMode = "stderr"
+            logFD = 2
+            PosternLog.bootstrap(role: .master, sink: .stream(fd: 2))
+        } else if let file = config.logFile {
+            let fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+            if fd >= 0 {
+                logFD = fd
+                logMode = "stderr"
+                PosternLog.bootstrap(role: .master, sink: .stream(fd: fd))
+            } else {
+                fputs("postern daemon: cannot open \(file): \(String(cString: strerror(errno)))\n", stderr)
+                logMode = "syslog:\(config.logFacility.value)"
+                PosternLog.bootstrap(role: .master, sink: .syslog(facility: config.logFacility.value))
+            }
+        } else {
+            logMode = "syslog:\(config.logFacility.value)"
+            PosternLog.bootstrap(role: .master, sink: .syslog(facility: config.logFacility.value))
+        }
+        logger = PosternLog.logger
+    }
+
+    private func writePidFile() {
+        let path = config.runDirectory + "/postern.pid"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard fd >= 0 else {
+            logger.warning("cannot write \(path): \(String(cString: strerror(errno)))")
+            return
+        }
+        let text = Array("\(getpid())\n".utf8)
+        _ = write(fd, text, text.count)
+        close(fd)
+    }
+
+    // MARK: spawning
+
+    func spawn(_ role: Role) {
+        guard let record = children[role] else { return }
+        let masterEnd: Int32
+        let childEnd: Int32
+        do {
+            (masterEnd, childEnd) = try ChildSpawn.socketPair()
+        } catch {
+            logger.error("cannot create channel for \(role.rawValue): \(error)")
+            record.state = .waiting(restartAt: monotonicNow() + record.restartDelay(now: monotonicNow()))
+            return
+        }
+        let devNull = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        defer {
+            close(childEnd)
+            if devNull >= 0 { close(devNull) }
+        }
+        let pid: pid_t
+        do {
+            pid = try ChildSpawn.spawn(
+                role: role, arguments: [logMode], descriptors: [-1, devNull, logFD, childEnd])
+        } catch {
+            close(masterEnd)
+            logger.error("cannot spawn \(role.rawValue): \(error)")
+            record.state = .waiting(restartAt: monotonicNow() + record.restartDelay(now: monotonicNow()))
+            return
+        }
+        let channel = IPCChannel(fd: masterEnd, peer: role)
+        record.state = .running(pid: pid, channel: channel)
+        record.channelAtEOF = false
+        record.startedAt = monotonicNow()
+        logger.info("started \(role.rawValue), pid=\(pid)")
+        send(.configure(text: config.render()), to: record)
+        if role == .listener {
+            for (address, fd) in listenFDs { send(.listenSocket(address: address.description), to: record, fds: [fd]) }
+        }
+        if role == .lookup { sendUserDatabase(to: record) }
+        for edge in Edge.allCases where edge.touches(role) {
+            guard let peerRole = edge.peer(of: role), let peer = children[peerRole] else { continue }
+            guard peer.isRunning else { continue }  // the peer gets a fresh pair when it starts
+            do {
+                let (mine, theirs) = try ChildSpawn.socketPair()
+                send(.attachPeer(peerRole), to: record, fds: [mine])
+                send(.attachPeer(role), to: peer, fds: [theirs])
+                close(mine)
+                close(theirs)
+            } catch {
+                logger.error("cannot create \(edge.rawValue) channel: \(error)")
+            }
+        }
+    }
+
+    func sendUserDatabase(to record: ChildRecord) {
+        let fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            logger.error("cannot open /etc/passwd: \(String(cString: strerror(errno)))")
+            return
+        }
+        send(.userDatabase, to: record, fds: [fd])
+        close(fd)
+    }
+
+    func send(_ message: IPCMessage, to record: ChildRecord, fds: [Int32] = []) {
+        guard let channel = record.channel else { return }
+        do {
+            try channel.send(message, descriptors: fds)
+        } catch {
+            logger.warning("cannot send \(message.kind) to \(record.role.rawValue): \(error)")
+        }
+    }
+}

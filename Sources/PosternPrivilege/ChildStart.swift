@@ -1,0 +1,151 @@
+import CShims
+import Glibc
+import Logging
+import PosternCore
+import PosternIPC
+
+/// The first moments of every child the master spawns: descriptor 3 is its
+/// channel to the master, which sends the configuration text first. Nothing
+/// here reads from the network; a failure is logged and the child exits, and
+/// the master restarts it with backoff.
+public struct ChildStart {
+    /// Descriptor numbers fixed by the master's spawn (pst_spawn's table).
+    public static let masterChannelFD: Int32 = 3
+
+    public let role: Role
+    public let master: IPCChannel
+    public let configText: String
+    public let config: PosternConfig
+    public let logger: Logger
+    /// How this child logs, passed on to the processes it spawns.
+    public let logMode: String
+
+    /// `logMode` is the argument the master passes: "stderr" or "syslog:FACILITY".
+    public static func begin(role: Role, logMode: String) -> ChildStart {
+        bootstrapLog(role: role, logMode: logMode)
+        let logger = PosternLog.logger
+        // No stdin: nothing a child does reads a terminal.
+        _ = close(0)
+        let master = IPCChannel(fd: masterChannelFD, peer: .master)
+        let text: String
+        do {
+            guard let frame = try master.receive(), case .configure(let t) = frame.message else {
+                logger.error("no configuration from the master")
+                exit(1)
+            }
+            text = t
+        } catch {
+            logger.error("bad first frame from the master: \(error)")
+            exit(1)
+        }
+        switch ConfigLoader.parse(text: text, file: "(from master)", checkFileSystem: false) {
+        case .success(let config):
+            return ChildStart(
+                role: role, master: master, configText: text, config: config, logger: logger, logMode: logMode)
+        case .failure(let errors):
+            logger.error("configuration refused: \(errors)")
+            exit(1)
+        }
+    }
+
+    public static func bootstrapLog(role: Role, logMode: String) {
+        if logMode.hasPrefix("syslog:"), let facility = Int32(logMode.dropFirst("syslog:".count)) {
+            PosternLog.bootstrap(role: role, sink: .syslog(facility: facility))
+        } else {
+            PosternLog.bootstrap(role: role, sink: .stream(fd: 2))
+        }
+    }
+
+    /// Drops privileges or exits: a child that cannot drop must never serve.
+    public func drop(_ drop: PrivilegeDrop) {
+        do {
+            try drop.apply()
+        } catch {
+            logger.critical("privilege drop failed: \(error)")
+            exit(1)
+        }
+    }
+
+    /// Resolves a role's system user or exits.
+    public func account(for role: Role) -> SystemAccount {
+        guard let name = role.systemUser else {
+            logger.critical("role \(role.rawValue) has no system user")
+            exit(1)
+        }
+        do {
+            return try SystemAccount.lookup(name)
+        } catch {
+            logger.critical("\(error)")
+            exit(1)
+        }
+    }
+
+    /// Tells the master a peer broke the protocol; the master restarts it.
+    public func reportViolation(by peer: Role, reason: String) {
+        logger.error("protocol violation by \(peer.rawValue): \(reason); dropping that connection")
+        try? master.send(.peerViolation(peer, reason: String(reason.prefix(200))))
+    }
+}
+
+/// What a child does with the frames its master sends after the start.
+public struct MasterHandlers {
+    public var attach: (Role, Int32) -> Void
+    public var reload: (PosternConfig) -> Void
+    public var shutdown: () -> Void
+    public var other: (Frame) -> Void
+
+    public init(
+        attach: @escaping (Role, Int32) -> Void, reload: @escaping (PosternConfig) -> Void = { _ in },
+        shutdown: @escaping () -> Void = { exit(0) }, other: @escaping (Frame) -> Void = { _ in }
+    ) {
+        self.attach = attach
+        self.reload = reload
+        self.shutdown = shutdown
+        self.other = other
+    }
+}
+
+extension ChildStart {
+    /// Serves the master channel on its own thread. The master going away
+    /// ends the child: nobody would supervise it any more.
+    public func serveMaster(_ handlers: MasterHandlers) {
+        let logger = self.logger
+        master.start(
+            onRequest: { frame in
+                switch frame.message {
+                case .attachPeer(let role):
+                    guard let fd = frame.descriptors.first else { return }
+                    handlers.attach(role, fd)
+                case .reload(let text):
+                    switch ConfigLoader.parse(text: text, file: "(from master)", checkFileSystem: false) {
+                    case .success(let config): handlers.reload(config)
+                    case .failure(let errors): logger.error("reload refused: \(errors)")
+                    }
+                case .shutdown:
+                    handlers.shutdown()
+                default:
+                    handlers.other(frame)
+                }
+            },
+            onClose: { reason in
+                if case .violation(let why) = reason { logger.critical("bad frame from the master: \(why)") }
+                exit(0)
+            })
+    }
+
+    /// Opens a peer channel handed over by the master and serves its requests;
+    /// a violation is reported to the master, which restarts the offender.
+    public func openPeer(
+        _ role: Role, fd: Int32, onRequest: @escaping (IPCChannel, Frame) -> Void,
+        onClose: @escaping (IPCChannel) -> Void = { _ in }
+    ) -> IPCChannel {
+        let channel = IPCChannel(fd: fd, peer: role)
+        channel.start(
+            onRequest: { frame in onRequest(channel, frame) },
+            onClose: { [self] reason in
+                if case .violation(let why) = reason { reportViolation(by: role, reason: why) }
+                onClose(channel)
+            })
+        return channel
+    }
+}

@@ -1,0 +1,34 @@
+import Dispatch
+import Glibc
+import Logging
+import PosternCore
+import PosternIPC
+import PosternPrivilege
+
+/// The queue process: user `postern-queue`, chrooted into the spool, no
+/// capabilities. It alone opens spool files: it creates each new message
+/// file and hands its descriptor to the listener, commits (fsync, rename,
+/// directory fsync) before the listener may answer 250, and hands delivery
+/// processes read-only descriptors, never paths.
+public enum QueueRole {
+    public static func run(_ start: ChildStart) -> Never {
+        let account = start.account(for: .queue)
+        start.drop(PrivilegeDrop(account: account, chrootDirectory: start.config.queueDirectory))
+        let spool: Spool
+        do {
+            spool = try Spool(root: "/")
+        } catch {
+            start.logger.critical("cannot open the spool: \(error)")
+            exit(1)
+        }
+        let queue = QueueService(spool: spool, logger: start.logger, start: start)
+        queue.recover()
+        start.serveMaster(
+            MasterHandlers(
+                attach: { role, fd in queue.attach(role, fd: fd) },
+                shutdown: { queue.drainAndExit(timeout: start.config.shutdownTimeout) }))
+        queue.startTimer()
+        try? start.master.send(.ready(.queue))
+        while true { pause() }
+    }
+}

@@ -1,0 +1,234 @@
+import Dispatch
+import Glibc
+import Logging
+import PosternCore
+import PosternIPC
+import PosternPrivilege
+
+/// The queue's state: messages being uploaded, messages waiting, deliveries
+/// in flight. Every mutation happens on `state`, one serial queue; commits
+/// run on `committer`, which takes all pending commits at once so that
+/// concurrent sessions share one directory fsync (group commit).
+final class QueueService: @unchecked Sendable {
+    let spool: Spool
+    let logger: Logger
+    let start: ChildStart
+    let state = DispatchQueue(label: "queue.state")
+    let committer = DispatchQueue(label: "queue.commit")
+    let peers = PeerChannels()
+
+    /// Spool files handed to the listener and not yet committed, with the
+    /// queue's own descriptor (fsync happens through it).
+    var uploads: [QueueID: Int32] = [:]
+    var messages: [QueueID: Envelope] = [:]
+    var inFlight: Set<QueueID> = []
+    var pendingCommits: [(CommitRequest, Int32, UInt32, IPCChannel)] = []
+    var commitRunning = false
+    var draining = false
+
+    static let maxUploads = 1000
+    static let maxInFlight = 200
+
+    init(spool: Spool, logger: Logger, start: ChildStart) {
+        self.spool = spool
+        self.logger = logger
+        self.start = start
+    }
+
+    func recover() {
+        let (found, problems) = spool.recover()
+        for line in problems { logger.warning("\(line)") }
+        for envelope in found { messages[envelope.queueID] = envelope }
+        logger.info("spool recovered, messages=\(found.count)")
+    }
+
+    func attach(_ role: Role, fd: Int32) {
+        guard role == .listener || role == .local || role == .relay || role == .lookup else {
+            close(fd)
+            return
+        }
+        let channel = start.openPeer(
+            role, fd: fd,
+            onRequest: { [self] channel, frame in
+                state.async { self.handle(frame, from: channel) }
+            },
+            onClose: { [self] channel in
+                state.async { self.peerClosed(channel) }
+            })
+        peers.replace(role, with: channel)
+        if role == .local { state.async { self.schedule() } }
+    }
+
+    func startTimer() {
+        let timer = DispatchSource.makeTimerSource(queue: state)
+        timer.schedule(deadline: .now() + 1, repeating: 1)
+        timer.setEventHandler { [self] in schedule() }
+        timer.resume()
+        self.timer = timer
+    }
+    var timer: DispatchSourceTimer?
+
+    // MARK: requests from the listener
+
+    func handle(_ frame: Frame, from channel: IPCChannel) {
+        frame.descriptors.forEach { _ = close($0) }  // no request to the queue carries one
+        switch frame.message {
+        case .openMessage where channel.peer == .listener:
+            openMessage(frame.requestID, channel)
+        case .commitMessage(let request) where channel.peer == .listener:
+            guard let fd = uploads.removeValue(forKey: request.queueID) else {
+                reject(frame.requestID, channel, 451, "4.3.0", "Unknown message")
+                return
+            }
+            pendingCommits.append((request, fd, frame.requestID, channel))
+            runCommits()
+        case .abortMessage(let id) where channel.peer == .listener:
+            if let fd = uploads.removeValue(forKey: id) {
+                close(fd)
+                spool.abort(id)
+                logger.info("aborted", metadata: ["qid": "\(id)"])
+            }
+        default:
+            reject(frame.requestID, channel, 451, "4.3.0", "Unsupported queue request")
+        }
+    }
+
+    private func reject(_ requestID: UInt32, _ channel: IPCChannel, _ code: UInt16, _ enhanced: String, _ text: String) {
+        try? channel.respond(to: requestID, with: .rejected(ReplyStatus(code: code, enhanced: enhanced, text: text)))
+    }
+
+    private func openMessage(_ requestID: UInt32, _ channel: IPCChannel) {
+        guard !draining, uploads.count < Self.maxUploads else {
+            reject(requestID, channel, 451, "4.3.2", "Queue busy, try again later")
+            return
+        }
+        do {
+            let (id, fd) = try spool.createData()
+            uploads[id] = fd
+            try channel.respond(to: requestID, with: .messageOpened(id), descriptors: [fd])
+        } catch {
+            logger.error("cannot create a spool file: \(error)")
+            reject(requestID, channel, 451, "4.3.0", "Temporary queue failure")
+        }
+    }
+
+    /// Takes every pending commit, makes them durable together, answers each.
+    private func runCommits() {
+        guard !commitRunning, !pendingCommits.isEmpty else { return }
+        commitRunning = true
+        let batch = pendingCommits
+        pendingCommits.removeAll()
+        committer.async { [self] in
+            let now = Int64(time(nil))
+            var envelopes: [(Envelope, Int32)] = []
+            var invalid: [Int] = []
+            for (i, (request, fd, _, _)) in batch.enumerated() {
+                var st = stat()
+                let size = fstat(fd, &st) == 0 ? Int64(st.st_size) : 0
+                let envelope = Envelope(
+                    queueID: request.queueID, sender: request.sender,
+                    recipients: request.recipients.map { Recipient(address: $0.address, localUser: $0.localUser) },
+                    arrival: now, clientAddress: request.clientAddress, clientHelo: request.clientHelo,
+                    authUser: request.authUser, size: size)
+                if (try? envelope.validate()) == nil || envelope.recipients.isEmpty {
+                    invalid.append(i)
+                }
+                envelopes.append((envelope, fd))
+            }
+            let valid = envelopes.enumerated().filter { !invalid.contains($0.offset) }.map(\.element)
+            var results = spool.commit(batch: valid)[...]
+            for (i, (request, fd, requestID, channel)) in batch.enumerated() {
+                let envelope = envelopes[i].0
+                let result: Result<Void, SpoolError>? = invalid.contains(i) ? nil : results.popFirst()
+                close(fd)
+                switch result {
+                case .success:
+                    try? channel.respond(to: requestID, with: .committed(request.queueID))
+                    logger.info(
+                        "queued, from=<\(envelope.sender)>, size=\(envelope.size), nrcpt=\(envelope.recipients.count), client=\(envelope.clientAddress)",
+                        metadata: ["qid": "\(envelope.queueID)"])
+                    state.async { self.messages[envelope.queueID] = envelope }
+                case .failure(let error):
+                    logger.error("commit failed: \(error)", metadata: ["qid": "\(envelope.queueID)"])
+                    spool.abort(envelope.queueID)
+                    reject(requestID, channel, 451, "4.3.0", "Temporary queue failure")
+                case nil:
+                    logger.error("commit refused: invalid envelope", metadata: ["qid": "\(envelope.queueID)"])
+                    spool.abort(envelope.queueID)
+                    reject(requestID, channel, 554, "5.5.0", "Invalid envelope")
+                }
+            }
+            state.async {
+                self.commitRunning = false
+                self.runCommits()
+                self.schedule()
+            }
+        }
+    }
+
+    // MARK: peers going away
+
+    private func peerClosed(_ channel: IPCChannel) {
+        peers.remove(channel)
+        switch channel.peer {
+        case .listener:
+            // Uploads of a listener that died will never be committed.
+            for (id, fd) in uploads {
+                close(fd)
+                spool.abort(id)
+            }
+            uploads.removeAll()
+        case .local:
+            // Whatever local was doing is retried when a new one attaches;
+            // a recipient delivered but not acknowledged may be delivered
+            // again (at-least-once).
+            inFlight.removeAll()
+        default:
+            break
+        }
+    }
+
+    func drainAndExit(timeout: Int) {
+        state.async { [self] in
+            draining = true
+            logger.info("draining, deliveries in flight=\(inFlight.count)")
+            checkDrained(deadline: monotonicSeconds() + Double(timeout))
+        }
+    }
+
+    private func checkDrained(deadline: Double) {
+        if inFlight.isEmpty && !commitRunning && pendingCommits.isEmpty || monotonicSeconds() > deadline {
+            logger.info("stopped")
+            exit(0)
+        }
+        state.asyncAfter(deadline: .now() + 0.05) { self.checkDrained(deadline: deadline) }
+    }
+}
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// The current channel to each peer role.
+final class PeerChannels: @unchecked Sendable {
+    private let lock = Lock()
+    private var channels: [Role: IPCChannel] = [:]
+
+    func replace(_ role: Role, with channel: IPCChannel) {
+        let old = lock.withLock { () -> IPCChannel? in
+            defer { channels[role] = channel }
+            return channels[role]
+        }
+        old?.shutdown()
+    }
+
+    func remove(_ channel: IPCChannel) {
+        lock.withLock {
+            if channels[channel.peer] === channel { channels[channel.peer] = nil }
+        }
+    }
+
+    func channel(_ role: Role) -> IPCChannel? { lock.withLock { channels[role] } }
+}

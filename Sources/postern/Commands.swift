@@ -1,0 +1,54 @@
+import ArgumentParser
+import Glibc
+import PosternCore
+import PosternMaster
+
+struct PosternCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "postern",
+        abstract: "A privilege-separated mail transfer agent.",
+        subcommands: [Daemon.self, Check.self])
+}
+
+struct ConfigOption: ParsableArguments {
+    @Option(name: .shortAndLong, help: "The configuration file.")
+    var config: String = "/etc/postern/postern.conf"
+}
+
+struct Daemon: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the mail system (as root, in the foreground).")
+
+    @OptionGroup var options: ConfigOption
+
+    @Flag(name: .short, help: "Log to standard error instead of the configured log.")
+    var debug = false
+
+    func run() throws {
+        switch ConfigLoader.load(path: options.config) {
+        case .failure(let errors):
+            fputs("\(errors)\n", stderr)
+            throw ExitCode(1)
+        case .success(let config):
+            let status = Master(configPath: options.config, config: config, debug: debug).run()
+            throw ExitCode(status)
+        }
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check the configuration and print the effective one.")
+
+    @OptionGroup var options: ConfigOption
+
+    func run() throws {
+        switch ConfigLoader.load(path: options.config) {
+        case .failure(let errors):
+            fputs("\(errors)\n", stderr)
+            throw ExitCode(1)
+        case .success(let config):
+            print(config.render(), terminator: "")
+        }
+    }
+}
