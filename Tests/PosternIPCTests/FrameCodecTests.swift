@@ -1,0 +1,165 @@
+import Glibc
+import PosternCore
+import XCTest
+
+@testable import PosternIPC
+
+final class FrameCodecTests: XCTestCase {
+    private let id = QueueID.generate()
+
+    private var samples: [IPCMessage] {
+        [
+            .configure(text: "MyHostname = a.test\nListen = 127.0.0.1:25\n"),
+            .attachPeer(.queue),
+            .listenSocket(address: "127.0.0.1:25"),
+            .userDatabase,
+            .reload(text: "x = y\n"),
+            .shutdown,
+            .ready(.listener),
+            .peerViolation(.listener, reason: "bad frame"),
+            .checkRecipient(address: "alice@example.test", client: "127.0.0.1"),
+            .recipientAccepted(localUser: "alice"),
+            .rejected(ReplyStatus(code: 550, enhanced: "5.1.1", text: "User unknown")),
+            .openMessage,
+            .messageOpened(id),
+            .commitMessage(
+                CommitRequest(
+                    queueID: id, sender: "",
+                    recipients: [DeliveryRecipient(index: 0, address: "\"john doe\"@example.test", localUser: "john")],
+                    clientAddress: "127.0.0.2", clientHelo: "client.test", authUser: "")),
+            .committed(id),
+            .abortMessage(id),
+            .deliver(
+                DeliveryJob(
+                    queueID: id, sender: "bob@x.test", arrival: 1_700_000_000,
+                    recipients: [
+                        DeliveryRecipient(index: 0, address: "a@example.test", localUser: "a"),
+                        DeliveryRecipient(index: 3, address: "b@example.test", localUser: "b"),
+                    ])),
+            .deliveryResult(id, [RecipientOutcome(index: 1, status: .deferred, text: "4.2.0 later")]),
+            .assignWorker(
+                WorkerIdentity(
+                    user: "alice", uid: 1000, gid: 1000, groups: [8, 1000], home: "/home/alice",
+                    mailDirectory: "/var/mail")),
+        ]
+    }
+
+    func testEveryKindRoundTrips() throws {
+        XCTAssertEqual(Set(samples.map(\.kind)), Set(IPCMessage.Kind.allCases))
+        for message in samples {
+            let bytes = FrameCodec.encode(message, requestID: 77, isResponse: true)
+            let decoded = try FrameCodec.decode(bytes, descriptorCount: message.kind.descriptorCount)
+            XCTAssertEqual(decoded.message, message)
+            XCTAssertEqual(decoded.requestID, 77)
+            XCTAssertTrue(decoded.isResponse)
+        }
+    }
+
+    func testEveryTruncationIsRefused() {
+        for message in samples {
+            let bytes = FrameCodec.encode(message, requestID: 1, isResponse: false)
+            for n in 0..<bytes.count {
+                XCTAssertThrowsError(
+                    try FrameCodec.decode(Array(bytes.prefix(n)), descriptorCount: message.kind.descriptorCount),
+                    "\(message.kind) truncated to \(n)")
+            }
+        }
+    }
+
+    func testTrailingBytesAreRefused() {
+        var bytes = FrameCodec.encode(.shutdown, requestID: 0, isResponse: false)
+        bytes.append(0)
+        bytes[3] = UInt8(bytes.count)
+        XCTAssertThrowsError(try FrameCodec.decode(bytes, descriptorCount: 0)) { error in
+            XCTAssertEqual(error as? IPCDecodeError, .trailingBytes(1))
+        }
+    }
+
+    func testLengthMismatchUnknownTypeVersionFlags() {
+        let good = FrameCodec.encode(.openMessage, requestID: 5, isResponse: false)
+        var wrongLength = good
+        wrongLength[3] &+= 1
+        XCTAssertThrowsError(try FrameCodec.decode(wrongLength, descriptorCount: 0))
+        var unknownType = good
+        unknownType[5] = 0xEE
+        XCTAssertThrowsError(try FrameCodec.decode(unknownType, descriptorCount: 0)) { error in
+            XCTAssertEqual(error as? IPCDecodeError, .unknownType(0xEE))
+        }
+        var version = good
+        version[6] = 2
+        XCTAssertThrowsError(try FrameCodec.decode(version, descriptorCount: 0)) { error in
+            XCTAssertEqual(error as? IPCDecodeError, .unsupportedVersion(2))
+        }
+        var flags = good
+        flags[7] = 0x80
+        XCTAssertThrowsError(try FrameCodec.decode(flags, descriptorCount: 0))
+    }
+
+    func testDescriptorCountMustMatchTheKind() {
+        let opened = FrameCodec.encode(.messageOpened(id), requestID: 1, isResponse: true)
+        XCTAssertThrowsError(try FrameCodec.decode(opened, descriptorCount: 0))
+        let shutdown = FrameCodec.encode(.shutdown, requestID: 0, isResponse: false)
+        XCTAssertThrowsError(try FrameCodec.decode(shutdown, descriptorCount: 1)) { error in
+            XCTAssertEqual(error as? IPCDecodeError, .unexpectedDescriptors(expected: 0, got: 1))
+        }
+    }
+
+    /// CR, LF and NUL are refused in every envelope field, wherever it is.
+    func testForbiddenBytesInFieldsAreRefused() {
+        for bad in ["a\rb@example.test", "a\nb@example.test", "a\0b@example.test"] {
+            let message = IPCMessage.checkRecipient(address: bad, client: "127.0.0.1")
+            let bytes = FrameCodec.encode(message, requestID: 1, isResponse: false)
+            XCTAssertThrowsError(try FrameCodec.decode(bytes, descriptorCount: 0)) { error in
+                XCTAssertEqual(error as? IPCDecodeError, .badField("address"))
+            }
+            let commit = IPCMessage.commitMessage(
+                CommitRequest(
+                    queueID: id, sender: bad, recipients: [], clientAddress: "127.0.0.1", clientHelo: "h",
+                    authUser: ""))
+            XCTAssertThrowsError(
+                try FrameCodec.decode(FrameCodec.encode(commit, requestID: 1, isResponse: false), descriptorCount: 0))
+        }
+    }
+
+    func testBadQueueIDAndRoleAreRefused() {
+        var w = ByteWriter()
+        w.string("not-a-queue-id")
+        XCTAssertThrowsError(try decodePayload(kind: .committed, w.bytes))
+        var r = ByteWriter()
+        r.string("superuser")
+        XCTAssertThrowsError(try decodePayload(kind: .attachPeer, r.bytes))
+    }
+
+    func testHugeCountsAreRefusedBeforeAllocation() {
+        var w = ByteWriter()
+        w.string(id.value)
+        w.u32(UInt32.max)
+        XCTAssertThrowsError(try decodePayload(kind: .deliveryResult, w.bytes)) { error in
+            XCTAssertEqual(error as? IPCDecodeError, .countTooLarge(field: "outcomes", count: Int(UInt32.max)))
+        }
+    }
+
+    func testRandomBytesNeverCrash() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let n = Int.random(in: 0..<64, using: &rng)
+            var bytes = (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            if n >= 12 {
+                // Mostly plausible headers, so the payload decoders are reached.
+                bytes[0] = 0
+                bytes[1] = 0
+                bytes[2] = 0
+                bytes[3] = UInt8(n)
+                bytes[4] = 0
+                bytes[5] = IPCMessage.Kind.allCases.randomElement(using: &rng).map { UInt8($0.rawValue) } ?? 0
+                bytes[6] = 1
+            }
+            _ = try? FrameCodec.decode(bytes, descriptorCount: 0)
+        }
+    }
+
+    private func decodePayload(kind: IPCMessage.Kind, _ payload: [UInt8]) throws -> IPCMessage {
+        var r = ByteReader(payload)
+        return try IPCMessage.decode(kind: kind, payload: &r)
+    }
+}

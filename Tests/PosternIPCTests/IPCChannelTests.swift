@@ -1,0 +1,110 @@
+import CShims
+import Glibc
+import PosternCore
+import XCTest
+
+@testable import PosternIPC
+
+final class IPCChannelTests: XCTestCase {
+    private func pair() throws -> (Int32, Int32) {
+        var fds: [Int32] = [-1, -1]
+        guard pst_socketpair_seqpacket(&fds) == 0 else { throw IPCError.closed }
+        return (fds[0], fds[1])
+    }
+
+    func testDescriptorTravelsWithItsFrame() throws {
+        let (a, b) = try pair()
+        let sender = IPCChannel(fd: a, peer: .queue)
+        let receiver = IPCChannel(fd: b, peer: .listener)
+        defer {
+            close(a)
+            close(b)
+        }
+        let path = "/tmp/postern-ipc-test-\(getpid())"
+        let fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o600)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { unlink(path) }
+        let id = QueueID.generate()
+        try sender.send(.messageOpened(id), descriptors: [fd])
+        close(fd)
+        let frame = try XCTUnwrap(try receiver.receive())
+        XCTAssertEqual(frame.message, .messageOpened(id))
+        XCTAssertEqual(frame.descriptors.count, 1)
+        let written = Array("hello".utf8)
+        XCTAssertEqual(write(frame.descriptors[0], written, written.count), 5)
+        // Received descriptors are close-on-exec.
+        XCTAssertNotEqual(fcntl(frame.descriptors[0], F_GETFD) & FD_CLOEXEC, 0)
+        close(frame.descriptors[0])
+        var st = stat()
+        stat(path, &st)
+        XCTAssertEqual(st.st_size, 5)
+    }
+
+    func testOversizedDatagramIsAViolation() throws {
+        let (a, b) = try pair()
+        var size: Int32 = 1 << 20
+        setsockopt(a, SOL_SOCKET, SO_SNDBUF, &size, 4)
+        setsockopt(b, SOL_SOCKET, SO_RCVBUF, &size, 4)
+        let receiver = IPCChannel(fd: b, peer: .listener)
+        defer {
+            close(a)
+            close(b)
+        }
+        let big = [UInt8](repeating: 7, count: FrameHeader.maxSize + 100)
+        XCTAssertEqual(big.withUnsafeBytes { send(a, $0.baseAddress, $0.count, 0) }, big.count)
+        XCTAssertThrowsError(try receiver.receive()) { error in
+            guard case .violation(.frameTooLarge) = error as? IPCError else {
+                return XCTFail("unexpected \(error)")
+            }
+        }
+    }
+
+    func testGarbageClosesTheChannelAsAViolationAndFailsPendingRequests() throws {
+        let (a, b) = try pair()
+        let channel = IPCChannel(fd: b, peer: .lookup)
+        let closed = expectation(description: "closed")
+        let failed = expectation(description: "pending request failed")
+        channel.start(
+            onRequest: { _ in XCTFail("garbage must not reach the handler") },
+            onClose: { reason in
+                guard case .violation = reason else { return XCTFail("reason \(reason)") }
+                closed.fulfill()
+            })
+        channel.request(.checkRecipient(address: "a@b.test", client: "127.0.0.1")) { result in
+            if case .failure(.closed) = result { failed.fulfill() }
+        }
+        // Read the request so the socket stays clean, then answer with garbage.
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        XCTAssertGreaterThan(recv(a, &buffer, buffer.count, 0), 0)
+        let garbage: [UInt8] = [0, 0, 0, 12, 0xFF, 0xFF, 1, 0, 0, 0, 0, 1]
+        _ = send(a, garbage, garbage.count, 0)
+        wait(for: [failed, closed], timeout: 5)
+        close(a)
+    }
+
+    func testResponsesCompleteTheirRequestsByID() throws {
+        let (a, b) = try pair()
+        let client = IPCChannel(fd: a, peer: .lookup)
+        let server = IPCChannel(fd: b, peer: .listener)
+        server.start(
+            onRequest: { frame in
+                if case .checkRecipient(let address, _) = frame.message {
+                    try? server.respond(to: frame.requestID, with: .recipientAccepted(localUser: String(address.prefix(1))))
+                }
+            }, onClose: { _ in })
+        client.start(onRequest: { _ in }, onClose: { _ in })
+        let done = expectation(description: "answers")
+        done.expectedFulfillmentCount = 20
+        for i in 0..<20 {
+            let letter = String(UnicodeScalar(UInt8(97 + i)))
+            client.request(.checkRecipient(address: "\(letter)@x.test", client: "127.0.0.1")) { result in
+                if case .success(let frame) = result, frame.message == .recipientAccepted(localUser: letter) {
+                    done.fulfill()
+                }
+            }
+        }
+        wait(for: [done], timeout: 5)
+        client.shutdown()
+        server.shutdown()
+    }
+}
