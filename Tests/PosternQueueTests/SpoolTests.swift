@@ -381,7 +381,7 @@ final class SpoolTests: XCTestCase {
         XCTAssertEqual(Set(files().filter { $0.hasSuffix(".c") }.map { String($0.prefix(12)) }), Set(messages.map(\.queueID.value)))
     }
 
-    func testRecoverTenThousandMessages() throws {
+    func testRecoverTwoThousandMessages() throws {
         let spool = try Spool(root: root)
         let total = 2_000, batchSize = 500
         for _ in 0..<(total / batchSize) {
