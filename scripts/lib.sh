@@ -37,6 +37,10 @@ ensure_packages() {
 }
 
 require_swift() {
+    # The toolchain lives in /opt/swift on the project's machines.
+    if ! command -v swift >/dev/null 2>&1 && [[ -x /opt/swift/usr/bin/swift ]]; then
+        export PATH="/opt/swift/usr/bin:$PATH"
+    fi
     command -v swift >/dev/null 2>&1 \
         || die "swift is not on PATH (install the Swift 6 toolchain from swift.org)"
 }
