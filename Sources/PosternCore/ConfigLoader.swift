@@ -42,8 +42,12 @@ public enum ConfigLoader {
         case .failure(.system(let message)):
             return .failure(ConfigErrors([ConfigError(file: path, line: 0, reason: "cannot read: \(message)")]))
         case .failure(.tooLarge):
-            return .failure(ConfigErrors([ConfigError(
-                file: path, line: 0, reason: "larger than \(ConfigSystem.maxFileSize) bytes; not a configuration file")]))
+            return .failure(
+                ConfigErrors([
+                    ConfigError(
+                        file: path, line: 0,
+                        reason: "larger than \(ConfigSystem.maxFileSize) bytes; not a configuration file")
+                ]))
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             var errors: [ConfigError] = []
@@ -145,7 +149,7 @@ struct ConfigParser {
                 listenLines[address] = line
                 config.listen.append(address)
             case .configDirectory, .queueDirectory, .emptyDirectory, .mailDirectory,
-                 .safeFileEnvironment, .smrshDirectory, .runDirectory:
+                .safeFileEnvironment, .smrshDirectory, .runDirectory:
                 let path = try ConfigValue.absolutePath(value)
                 if let keyPath = option.directoryKeyPath { config[keyPath: keyPath] = path }
                 if checkFileSystem, let problem = ConfigSystem.directoryProblem(path) {
@@ -215,7 +219,10 @@ struct ConfigParser {
                 do throws(ConfigValueError) {
                     config.myHostname = try ConfigValue.hostName(ConfigText.asciiLowercased(name))
                 } catch {
-                    fail(0, .myHostname, "the system host name \(ConfigText.quoted(name)) is not usable (\(error.reason)); set MyHostname")
+                    fail(
+                        0, .myHostname,
+                        "the system host name \(ConfigText.quoted(name)) is not usable (\(error.reason)); set MyHostname"
+                    )
                 }
             case .failure(let error):
                 fail(0, .myHostname, "cannot read the system host name (\(error.reason)); set MyHostname")
@@ -227,8 +234,10 @@ struct ConfigParser {
         let expanded = ConfigValue.expandGreeting(
             config.smtpGreetingMessage, hostName: config.myHostname, date: Self.longestDate)
         if expanded.utf8.count > Self.maxExpandedGreeting {
-            fail(firstLine[.smtpGreetingMessage] ?? 0, .smtpGreetingMessage,
-                 "too long once $j and $b are expanded (\(expanded.utf8.count) bytes; at most \(Self.maxExpandedGreeting))")
+            fail(
+                firstLine[.smtpGreetingMessage] ?? 0, .smtpGreetingMessage,
+                "too long once $j and $b are expanded (\(expanded.utf8.count) bytes; at most \(Self.maxExpandedGreeting))"
+            )
         }
         guard checkFileSystem else { return }
         for option in ConfigOption.allCases where firstLine[option] == nil {

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The few system calls the configuration loader makes: stat for the paths,
@@ -73,7 +73,9 @@ enum ConfigSystem {
             var entry = group()
             var result: UnsafeMutablePointer<group>? = nil
             var buffer = [CChar](repeating: 0, count: size)
-            let rc = buffer.withUnsafeMutableBufferPointer { getgrnam_r(name, &entry, $0.baseAddress, $0.count, &result) }
+            let rc = buffer.withUnsafeMutableBufferPointer {
+                getgrnam_r(name, &entry, $0.baseAddress, $0.count, &result)
+            }
             if rc == ERANGE { size *= 4; continue }
             if rc != 0 { return "cannot look up group \(ConfigText.quoted(name)): \(errorText(rc))" }
             return result == nil ? "no such group \(ConfigText.quoted(name))" : nil

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One problem found in `postern.conf`. The text is `FILE:LINE: reason`, the
@@ -87,7 +87,8 @@ public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
     /// Decimal digits only, 1...65535: no sign, no service names.
     static func parsePort(_ text: String) -> UInt16? {
         guard !text.isEmpty, text.utf8.count <= 5, text.utf8.allSatisfy(ConfigText.isDigit),
-              let value = Int(text), (1...65535).contains(value) else { return nil }
+            let value = Int(text), (1...65535).contains(value)
+        else { return nil }
         return UInt16(value)
     }
 

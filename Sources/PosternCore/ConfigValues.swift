@@ -84,7 +84,8 @@ enum ConfigValue {
             throw ConfigValueError("\(ConfigText.quoted(text)) is longer than \(maxHostNameLength) characters")
         }
         let notHost = "\(ConfigText.quoted(text)) is not a host name"
-        for b in bytes where !(ConfigText.isLetter(b) || ConfigText.isDigit(b) || b == UInt8(ascii: "-") || b == UInt8(ascii: ".")) {
+        for b in bytes
+        where !(ConfigText.isLetter(b) || ConfigText.isDigit(b) || b == UInt8(ascii: "-") || b == UInt8(ascii: ".")) {
             throw ConfigValueError("\(notHost) (only letters, digits, hyphens and dots)")
         }
         for label in bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) {
@@ -196,9 +197,13 @@ enum ConfigValue {
     /// then letters, digits, underscores, dots and hyphens, at most 32.
     static func groupName(_ text: String) throws(ConfigValueError) -> String {
         let bytes = Array(text.utf8)
-        let valid = !bytes.isEmpty && bytes.count <= 32
+        let valid =
+            !bytes.isEmpty && bytes.count <= 32
             && (ConfigText.isLetter(bytes[0]) || bytes[0] == UInt8(ascii: "_"))
-            && bytes.allSatisfy { ConfigText.isLetter($0) || ConfigText.isDigit($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
+            && bytes.allSatisfy {
+                ConfigText.isLetter($0) || ConfigText.isDigit($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".")
+                    || $0 == UInt8(ascii: "-")
+            }
         guard valid else { throw ConfigValueError("\(ConfigText.quoted(text)) is not a group name") }
         return text
     }
@@ -226,9 +231,12 @@ enum ConfigValue {
         var scalars = text.unicodeScalars.makeIterator()
         while let s = scalars.next() {
             guard s == "$" else { continue }
-            guard let macro = scalars.next() else { throw ConfigValueError("ends with a lone \"$\" (write $$ for a dollar sign)") }
+            guard let macro = scalars.next() else {
+                throw ConfigValueError("ends with a lone \"$\" (write $$ for a dollar sign)")
+            }
             guard macro == "j" || macro == "b" || macro == "$" else {
-                throw ConfigValueError("unknown macro \(ConfigText.quoted("$" + String(macro))) (only $j, $b and $$ are expanded)")
+                throw ConfigValueError(
+                    "unknown macro \(ConfigText.quoted("$" + String(macro))) (only $j, $b and $$ are expanded)")
             }
         }
         return text

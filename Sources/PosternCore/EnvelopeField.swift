@@ -19,7 +19,9 @@ public enum EnvelopeField {
         }
     }
 
-    public static func validateBytes(_ bytes: some Collection<UInt8>, field: String, limit: Int = maxTextLength) throws -> String {
+    public static func validateBytes(_ bytes: some Collection<UInt8>, field: String, limit: Int = maxTextLength) throws
+        -> String
+    {
         if bytes.count > limit { throw EnvelopeFieldError.tooLong(field: field, limit: limit) }
         for byte in bytes where byte == 0 || byte == 0x0D || byte == 0x0A {
             throw EnvelopeFieldError.forbiddenCharacter(field: field)

@@ -93,7 +93,9 @@ public struct ByteReader {
     }
 
     /// An envelope field: UTF-8, bounded, no CR, LF or NUL.
-    public mutating func field(_ name: String, limit: Int = EnvelopeField.maxTextLength) throws(IPCDecodeError) -> String {
+    public mutating func field(_ name: String, limit: Int = EnvelopeField.maxTextLength) throws(IPCDecodeError)
+        -> String
+    {
         let count = Int(try u16())
         guard count <= limit else { throw .countTooLarge(field: name, count: count) }
         guard count <= remaining else { throw .truncated }

@@ -43,7 +43,8 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         let config = server.config
         guard server.openSession() else {
             logger.warning("too many connections, client=\(clientAddress)")
-            let reply = SMTPReply(code: 421, enhanced: "4.7.0", text: "\(config.myHostname) Too many connections, try again later")
+            let reply = SMTPReply(
+                code: 421, enhanced: "4.7.0", text: "\(config.myHostname) Too many connections, try again later")
             context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: reply.rendered)))
                 .whenComplete { _ in context.close(promise: nil) }
             return
@@ -235,7 +236,8 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         let request = CommitRequest(
             queueID: id, sender: message.sender,
             recipients: message.recipients.enumerated().map {
-                DeliveryRecipient(index: UInt32($0.offset), address: $0.element.address, localUser: $0.element.localUser)
+                DeliveryRecipient(
+                    index: UInt32($0.offset), address: $0.element.address, localUser: $0.element.localUser)
             },
             clientAddress: clientAddress, clientHelo: message.helo, authUser: "")
         queue.request(.commitMessage(request)) { [self] result in
@@ -244,7 +246,8 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             case .success(let frame):
                 switch frame.message {
                 case .committed(let cid) where cid == id: outcome = .success(())
-                case .rejected(let s): outcome = .failure(SMTPReply(code: Int(s.code), enhanced: s.enhanced, text: s.text))
+                case .rejected(let s):
+                    outcome = .failure(SMTPReply(code: Int(s.code), enhanced: s.enhanced, text: s.text))
                 default: outcome = .failure(Self.temporaryFailure("queue"))
                 }
             case .failure:

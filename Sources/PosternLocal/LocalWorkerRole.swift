@@ -83,7 +83,8 @@ public enum LocalWorkerRole {
             let n = try MboxDelivery.deliver(
                 path: mailbox.path, messageFD: fd, envelopeSender: job.sender, arrival: job.arrival,
                 expectedOwner: uid_t(uid), extraHeaders: headers)
-            return RecipientOutcome(index: recipient.index, status: .delivered, text: "delivered to mailbox, \(n) bytes")
+            return RecipientOutcome(
+                index: recipient.index, status: .delivered, text: "delivered to mailbox, \(n) bytes")
         } catch .unsafeMailbox(let reason) {
             logger.error("refusing mailbox \(mailbox.path): \(reason)", metadata: ["qid": "\(job.queueID)"])
             return RecipientOutcome(index: recipient.index, status: .deferred, text: "4.2.0 unsafe mailbox: \(reason)")

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Appends messages to mbox mailboxes (mboxrd flavour) for the local
@@ -217,8 +217,10 @@ public struct MboxDelivery {
                 // recipient, creating it would hand them a mailbox they do
                 // not own (and that every later delivery would refuse).
                 guard geteuid() == expectedOwner else {
-                    throw .unsafeMailbox(reason:
-                        "\(path) does not exist and this process (uid \(geteuid())) is not its owner (uid \(expectedOwner))")
+                    throw .unsafeMailbox(
+                        reason:
+                            "\(path) does not exist and this process (uid \(geteuid())) is not its owner (uid \(expectedOwner))"
+                    )
                 }
                 let flags = O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY
                 let fd: Int32
@@ -250,7 +252,9 @@ public struct MboxDelivery {
 
     /// Judges the opened descriptor: a plain file of the recipient, with one
     /// link, and the same file the name refers to.
-    private static func checkOpened(fd: Int32, path: String, expectedOwner: uid_t, sameAs before: stat?) throws(MboxError) {
+    private static func checkOpened(fd: Int32, path: String, expectedOwner: uid_t, sameAs before: stat?)
+        throws(MboxError)
+    {
         let opened: stat
         switch MboxSystem.fstat(fd) {
         case .success(let st): opened = st

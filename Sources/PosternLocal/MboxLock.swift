@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The `<mailbox>.lock` file that mail readers (mutt, alpine, mailx, Dovecot's
@@ -90,8 +90,9 @@ struct MboxDotLock {
     /// Removes the dotlock if it is still ours.
     func release() {
         guard case .success(let st) = MboxSystem.lstat(path),
-              st.st_dev == device, st.st_ino == inode,
-              st.st_ctim.tv_sec == changed.tv_sec, st.st_ctim.tv_nsec == changed.tv_nsec else { return }
+            st.st_dev == device, st.st_ino == inode,
+            st.st_ctim.tv_sec == changed.tv_sec, st.st_ctim.tv_nsec == changed.tv_nsec
+        else { return }
         _ = unlink(path)
     }
 }

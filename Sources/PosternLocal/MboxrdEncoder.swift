@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Turns the spooled message (CRLF line ends, as received) into mboxrd text,
@@ -123,8 +123,10 @@ struct MboxrdEncoder {
 /// The separator line and the header lines written before the message.
 enum MboxPreamble {
     private static let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    private static let months = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
 
     /// `From <sender> <asctime date>\n`, in UTC.
     ///
@@ -139,13 +141,15 @@ enum MboxPreamble {
         var seconds = t
         var parts = tm()
         guard gmtime_r(&seconds, &parts) != nil,
-              (0..<7).contains(Int(parts.tm_wday)),
-              (0..<12).contains(Int(parts.tm_mon)) else {
+            (0..<7).contains(Int(parts.tm_wday)),
+            (0..<12).contains(Int(parts.tm_mon))
+        else {
             throw .invalidArgument(reason: "arrival time \(arrival) cannot be expressed as a date")
         }
         func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
         let day = parts.tm_mday < 10 ? " \(parts.tm_mday)" : "\(parts.tm_mday)"
-        let date = "\(weekdays[Int(parts.tm_wday)]) \(months[Int(parts.tm_mon)]) \(day) "
+        let date =
+            "\(weekdays[Int(parts.tm_wday)]) \(months[Int(parts.tm_mon)]) \(day) "
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) "
             + "\(Int64(parts.tm_year) + 1900)"
         var line = Array("From ".utf8)

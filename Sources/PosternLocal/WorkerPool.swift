@@ -58,7 +58,8 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    func deliver(_ job: DeliveryJob, user: String, messageFD: Int32, completion: @escaping ([RecipientOutcome]) -> Void) {
+    func deliver(_ job: DeliveryJob, user: String, messageFD: Int32, completion: @escaping ([RecipientOutcome]) -> Void)
+    {
         enum Step {
             case send(Worker)
             case spawn(evict: Worker?)
@@ -101,7 +102,9 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    private func send(_ job: DeliveryJob, to worker: Worker, fd: Int32, completion: @escaping ([RecipientOutcome]) -> Void) {
+    private func send(
+        _ job: DeliveryJob, to worker: Worker, fd: Int32, completion: @escaping ([RecipientOutcome]) -> Void
+    ) {
         worker.channel.request(.deliver(job), descriptors: [fd]) { [self] result in
             let outcomes: [RecipientOutcome]
             switch result {
@@ -110,7 +113,8 @@ final class WorkerPool: @unchecked Sendable {
                     outcomes = list
                 } else {
                     outcomes = job.recipients.map {
-                        RecipientOutcome(index: $0.index, status: .deferred, text: "4.3.0 bad answer from delivery worker")
+                        RecipientOutcome(
+                            index: $0.index, status: .deferred, text: "4.3.0 bad answer from delivery worker")
                     }
                 }
             case .failure:
@@ -131,7 +135,8 @@ final class WorkerPool: @unchecked Sendable {
     private func drainWaiting() {
         let next: Waiting? = lock.withLock {
             guard !waiting.isEmpty else { return nil }
-            let canRun = workers[waiting[0].user] != nil || workers.count < limit
+            let canRun =
+                workers[waiting[0].user] != nil || workers.count < limit
                 || workers.values.contains { $0.busy == 0 }
             return canRun ? waiting.removeFirst() : nil
         }

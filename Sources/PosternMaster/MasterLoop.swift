@@ -19,7 +19,9 @@ extension Master {
             }
             var timeout = 1000.0
             for record in children.values {
-                if case .waiting(let at) = record.state, !shuttingDown { timeout = min(timeout, max(0, (at - now) * 1000)) }
+                if case .waiting(let at) = record.state, !shuttingDown {
+                    timeout = min(timeout, max(0, (at - now) * 1000))
+                }
             }
             if shuttingDown { timeout = min(timeout, max(0, (phaseDeadline - now) * 1000)) }
             let n = poll(&fds, nfds_t(fds.count), Int32(timeout.rounded(.up)))
@@ -73,7 +75,9 @@ extension Master {
             case .ready(let role):
                 logger.info("\(role.rawValue) ready, pid=\(record.pid ?? 0)")
             case .peerViolation(let offender, let reason):
-                logger.error("\(record.role.rawValue) reports a protocol violation by \(offender.rawValue): \(reason); restarting \(offender.rawValue)")
+                logger.error(
+                    "\(record.role.rawValue) reports a protocol violation by \(offender.rawValue): \(reason); restarting \(offender.rawValue)"
+                )
                 if let pid = children[offender]?.pid { kill(pid, SIGKILL) }
             default:
                 logger.error("unexpected \(frame.message.kind) from \(record.role.rawValue); restarting it")
@@ -102,7 +106,9 @@ extension Master {
             let now = monotonicNow()
             let delay = record.restartDelay(now: now)
             if record.quickDeaths >= 5 {
-                logger.critical("\(record.role.rawValue) keeps dying (\(record.quickDeaths) times in a row), pid=\(pid), \(how); next restart in \(delay)s")
+                logger.critical(
+                    "\(record.role.rawValue) keeps dying (\(record.quickDeaths) times in a row), pid=\(pid), \(how); next restart in \(delay)s"
+                )
             } else {
                 logger.error("\(record.role.rawValue) died, pid=\(pid), \(how); restarting in \(delay)s")
             }

@@ -207,7 +207,8 @@ public enum ControlFile {
                 try once(id)
                 let rest = cursor.rest()
                 guard rest.count == QueueID.length,
-                      let q = QueueID(String(decoding: rest, as: UTF8.self)) else { throw .invalidQueueID(line: lineNo) }
+                    let q = QueueID(String(decoding: rest, as: UTF8.self))
+                else { throw .invalidQueueID(line: lineNo) }
                 id = q
             case "sender":
                 try once(sender)

@@ -41,7 +41,8 @@ extension QueueService {
         let job = DeliveryJob(
             queueID: envelope.queueID, sender: envelope.sender, arrival: envelope.arrival,
             recipients: pending.map {
-                DeliveryRecipient(index: UInt32($0.offset), address: $0.element.address, localUser: $0.element.localUser)
+                DeliveryRecipient(
+                    index: UInt32($0.offset), address: $0.element.address, localUser: $0.element.localUser)
             })
         inFlight.insert(envelope.queueID)
         channel.request(.deliver(job), descriptors: [fd]) { [self] result in
@@ -73,10 +74,12 @@ extension QueueService {
                 envelope.recipients[i].state = .delivered
                 logger.info("to=<\(address)>, relay=local, status=sent (\(outcome.text))", metadata: ["qid": "\(id)"])
             case .deferred:
-                logger.info("to=<\(address)>, relay=local, status=deferred (\(outcome.text))", metadata: ["qid": "\(id)"])
+                logger.info(
+                    "to=<\(address)>, relay=local, status=deferred (\(outcome.text))", metadata: ["qid": "\(id)"])
             case .failed:
                 envelope.recipients[i].state = .failed
-                logger.info("to=<\(address)>, relay=local, status=bounced (\(outcome.text))", metadata: ["qid": "\(id)"])
+                logger.info(
+                    "to=<\(address)>, relay=local, status=bounced (\(outcome.text))", metadata: ["qid": "\(id)"])
             }
         }
         if envelope.recipients.allSatisfy({ $0.state != .pending }) {

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import PosternCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The queue's durable store: one directory, `msg/`, under the spool root.
 ///
@@ -234,7 +235,8 @@ public final class Spool: @unchecked Sendable {
             case (false, false):
                 continue
             case (false, true):
-                problems.append("\(prefix) removed data file without control file (upload never committed)\(unlinkNote(d))")
+                problems.append(
+                    "\(prefix) removed data file without control file (upload never committed)\(unlinkNote(d))")
                 continue
             case (true, false):
                 problems.append("\(prefix) removed control file without data file\(unlinkNote(c))")
@@ -380,7 +382,9 @@ public final class Spool: @unchecked Sendable {
         var st = stat()
         if fstat(fd, &st) != 0 { return .unreadable(errno) }
         if (st.st_mode & S_IFMT) != S_IFREG { return .invalid("not a regular file") }
-        if st.st_size > Int64(ControlFile.maxSize) { return .invalid(ControlFileError.tooLarge(size: Int(st.st_size)).description) }
+        if st.st_size > Int64(ControlFile.maxSize) {
+            return .invalid(ControlFileError.tooLarge(size: Int(st.st_size)).description)
+        }
 
         // One byte more than fstat said, to see a file that grew meanwhile;
         // decode refuses anything over the bound.

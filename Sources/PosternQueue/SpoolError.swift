@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import PosternCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Why a spool operation failed. A failed `commit` means the client must not
 /// get its 250, so the cases say enough for the log line that goes with the 451.

@@ -227,3 +227,30 @@ def jail(tmp_path_factory):
 
     for prefix in made:
         shutil.rmtree(prefix, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------
+# Running daemons (Tests/Integration/daemon.py). Appended; the fixtures
+# above are owned elsewhere.
+
+
+@pytest.fixture
+def start_daemon(jail, postern_bin):
+    """Factory: start_daemon(start=True, **jail_kwargs) -> daemon.Daemon on a
+    fresh jail, started (and ready) unless start=False. Every daemon it made
+    is killed (-9, with its children's process groups) afterwards."""
+    from daemon import Daemon
+
+    made = []
+
+    def make(*, start: bool = True, **jail_kwargs):
+        d = Daemon(jail(**jail_kwargs), postern_bin)
+        made.append(d)
+        if start:
+            d.start()
+        return d
+
+    yield make
+
+    for d in made:
+        d.kill_all()

@@ -1,7 +1,9 @@
 import XCTest
+
 @testable import PosternCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The checks the master and `postern check` make (checkFileSystem: true),
@@ -79,30 +81,38 @@ final class ConfigFileSystemTests: XCTestCase {
 
     func testMissingDirectoryAndNotADirectory() throws {
         let file = try writeFile("plain", Array("x".utf8))
-        let text = goodText
+        let text =
+            goodText
             .replacingAll("QueueDirectory = \(root)/spool", with: "QueueDirectory = \(root)/nonexistent")
             .replacingAll("RunDirectory = \(root)/run", with: "RunDirectory = \(file)")
-        XCTAssertEqual(configErrors(text, checkFileSystem: true), [
-            "test.conf:2: QueueDirectory: \(root)/nonexistent: no such directory",
-            "test.conf:7: RunDirectory: \(root)/plain: not a directory",
-        ])
+        XCTAssertEqual(
+            configErrors(text, checkFileSystem: true),
+            [
+                "test.conf:2: QueueDirectory: \(root)/nonexistent: no such directory",
+                "test.conf:7: RunDirectory: \(root)/plain: not a directory",
+            ])
         // The same text without the checks is fine: a chrooted child's view.
         XCTAssertNoThrow(try parseConfig(text, checkFileSystem: false).get())
     }
 
     func testLogFileChecks() throws {
-        let noParent = goodText.replacingAll("LogFile = \(root)/log/postern.log", with: "LogFile = \(root)/nolog/postern.log")
-        XCTAssertEqual(configErrors(noParent, checkFileSystem: true), [
-            "test.conf:8: LogFile: \(root)/nolog/postern.log: directory \(root)/nolog: no such directory",
-        ])
+        let noParent = goodText.replacingAll(
+            "LogFile = \(root)/log/postern.log", with: "LogFile = \(root)/nolog/postern.log")
+        XCTAssertEqual(
+            configErrors(noParent, checkFileSystem: true),
+            [
+                "test.conf:8: LogFile: \(root)/nolog/postern.log: directory \(root)/nolog: no such directory"
+            ])
         let isDirectory = goodText.replacingAll("LogFile = \(root)/log/postern.log", with: "LogFile = \(root)/log/")
-        XCTAssertEqual(configErrors(isDirectory, checkFileSystem: true), ["test.conf:8: LogFile: \(root)/log: is a directory"])
+        XCTAssertEqual(
+            configErrors(isDirectory, checkFileSystem: true), ["test.conf:8: LogFile: \(root)/log: is a directory"])
     }
 
     func testUnknownMailGroup() {
         let text = goodText.replacingAll("MailGroup = \(ownGroup)", with: "MailGroup = no-such-group-postern")
-        XCTAssertEqual(configErrors(text, checkFileSystem: true),
-                       ["test.conf:9: MailGroup: no such group \"no-such-group-postern\""])
+        XCTAssertEqual(
+            configErrors(text, checkFileSystem: true),
+            ["test.conf:9: MailGroup: no such group \"no-such-group-postern\""])
     }
 
     func testDefaultsAreCheckedOnLineZero() {
@@ -130,34 +140,42 @@ final class ConfigFileSystemTests: XCTestCase {
 
     func testLoadReportsErrorsWithThePath() throws {
         let path = try writeFile("postern.conf", Array((goodText + "\nMaxHopCount = many\nBogus = 1\n").utf8))
-        XCTAssertEqual(ConfigLoader.load(path: path), .failure(ConfigErrors([
-            ConfigError(file: path, line: 11, reason: "MaxHopCount: \"many\" is not a whole number"),
-            ConfigError(file: path, line: 12, reason: "unknown option \"Bogus\""),
-        ])))
+        XCTAssertEqual(
+            ConfigLoader.load(path: path),
+            .failure(
+                ConfigErrors([
+                    ConfigError(file: path, line: 11, reason: "MaxHopCount: \"many\" is not a whole number"),
+                    ConfigError(file: path, line: 12, reason: "unknown option \"Bogus\""),
+                ])))
     }
 
     func testLoadOfAMissingFile() {
         let path = "\(root)/absent.conf"
-        XCTAssertEqual(ConfigLoader.load(path: path).failureDescription,
-                       "\(path):0: cannot read: No such file or directory")
+        XCTAssertEqual(
+            ConfigLoader.load(path: path).failureDescription,
+            "\(path):0: cannot read: No such file or directory")
     }
 
     func testLoadOfADirectory() {
-        XCTAssertEqual(ConfigLoader.load(path: "\(root)/etc").failureDescription,
-                       "\(root)/etc:0: cannot read: Is a directory")
+        XCTAssertEqual(
+            ConfigLoader.load(path: "\(root)/etc").failureDescription,
+            "\(root)/etc:0: cannot read: Is a directory")
     }
 
     func testLoadRefusesInvalidUTF8ByLine() throws {
-        let bytes = Array("MaxHopCount = 5\nSmtpGreetingMessage = caf".utf8) + [0xE9] + Array("\n# ok\n\u{1}".utf8) + [0xFF]
+        let bytes =
+            Array("MaxHopCount = 5\nSmtpGreetingMessage = caf".utf8) + [0xE9] + Array("\n# ok\n\u{1}".utf8) + [0xFF]
         let path = try writeFile("latin1.conf", bytes)
-        XCTAssertEqual(ConfigLoader.load(path: path).failureDescription,
-                       "\(path):2: not valid UTF-8\n\(path):4: not valid UTF-8")
+        XCTAssertEqual(
+            ConfigLoader.load(path: path).failureDescription,
+            "\(path):2: not valid UTF-8\n\(path):4: not valid UTF-8")
     }
 
     func testLoadRefusesAHugeFile() throws {
         let path = try writeFile("huge.conf", [UInt8](repeating: 0x23, count: (1 << 20) + 10))
-        XCTAssertEqual(ConfigLoader.load(path: path).failureDescription,
-                       "\(path):0: larger than 1048576 bytes; not a configuration file")
+        XCTAssertEqual(
+            ConfigLoader.load(path: path).failureDescription,
+            "\(path):0: larger than 1048576 bytes; not a configuration file")
     }
 
     func testRenderRoundTripAfterACheckedLoad() throws {

@@ -1,10 +1,13 @@
 import XCTest
+
 @testable import PosternCore
 
 /// Parses with the default host name pinned, so the tests do not depend on
 /// the machine they run on, and without file-system checks.
-func parseConfig(_ text: String, file: String = "test.conf", host: String = "MX.Example.org",
-                 checkFileSystem: Bool = false) -> Result<PosternConfig, ConfigErrors> {
+func parseConfig(
+    _ text: String, file: String = "test.conf", host: String = "MX.Example.org",
+    checkFileSystem: Bool = false
+) -> Result<PosternConfig, ConfigErrors> {
     ConfigLoader.parse(text: text, file: file, checkFileSystem: checkFileSystem, systemHostName: { .success(host) })
 }
 
@@ -19,8 +22,10 @@ func parsedConfig(_ text: String, file: StaticString = #filePath, line: UInt = #
 }
 
 /// The error lines, or a test failure when the text parsed.
-func configErrors(_ text: String, file: String = "test.conf", checkFileSystem: Bool = false,
-                  sourceFile: StaticString = #filePath, line: UInt = #line) -> [String] {
+func configErrors(
+    _ text: String, file: String = "test.conf", checkFileSystem: Bool = false,
+    sourceFile: StaticString = #filePath, line: UInt = #line
+) -> [String] {
     switch parseConfig(text, file: file, checkFileSystem: checkFileSystem) {
     case .success:
         XCTFail("parsed without errors", file: sourceFile, line: line)
@@ -48,18 +53,21 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(config.maxMessageSize, 10 * 1024 * 1024)
         XCTAssertEqual(config.maxRecipientsPerMessage, 100)
         XCTAssertEqual(config.smtpGreetingMessage, "$j ESMTP")
-        XCTAssertEqual(config.privacyOptions, [
-            .needmailhelo, .needexpnhelo, .needvrfyhelo, .noexpn, .novrfy, .noverb, .authwarnings,
-            .restrictmailq, .restrictqrun,
-        ])
+        XCTAssertEqual(
+            config.privacyOptions,
+            [
+                .needmailhelo, .needexpnhelo, .needvrfyhelo, .noexpn, .novrfy, .noverb, .authwarnings,
+                .restrictmailq, .restrictqrun,
+            ])
         XCTAssertEqual(config.localWorkerLimit, 64)
         XCTAssertEqual(config.localWorkerIdleTimeout, 60)
         XCTAssertEqual(config.shutdownTimeout, 10)
         XCTAssertEqual(config.mailGroup, "mail")
         XCTAssertEqual(config.maxHopCount, 100)
         XCTAssertEqual(config.maxConnections, 200)
-        XCTAssertEqual(config, PosternConfig(sourcePath: "test.conf", myHostname: "mx.example.org"),
-                       "the memberwise defaults and the loader's agree")
+        XCTAssertEqual(
+            config, PosternConfig(sourcePath: "test.conf", myHostname: "mx.example.org"),
+            "the memberwise defaults and the loader's agree")
     }
 
     func testDefaultHostNameComesFromTheSystem() throws {
@@ -67,9 +75,11 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(gethostname(&buffer, 255), 0)
         let system = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         // Only meaningful where the machine's name is a valid host name.
-        guard case .success(let expected) = Result(catching: { () throws(ConfigValueError) in
-            try ConfigValue.hostName(ConfigText.asciiLowercased(system))
-        }) else { return }
+        guard
+            case .success(let expected) = Result(catching: { () throws(ConfigValueError) in
+                try ConfigValue.hostName(ConfigText.asciiLowercased(system))
+            })
+        else { return }
         let config = try ConfigLoader.parse(text: "", file: "f", checkFileSystem: false).get()
         XCTAssertEqual(config.myHostname, expected)
         XCTAssertEqual(config.localDomains, [expected])
@@ -128,28 +138,33 @@ final class ConfigTests: XCTestCase {
     }
 
     func testNamesAreCaseInsensitive() throws {
-        let c = try XCTUnwrap(parsedConfig("""
-            maxmessagesize = 1k
-            MAXRECIPIENTSPERMESSAGE = 7
-            queueDIRECTORY = /q
-            """))
+        let c = try XCTUnwrap(
+            parsedConfig(
+                """
+                maxmessagesize = 1k
+                MAXRECIPIENTSPERMESSAGE = 7
+                queueDIRECTORY = /q
+                """))
         XCTAssertEqual(c.maxMessageSize, 1024)
         XCTAssertEqual(c.maxRecipientsPerMessage, 7)
         XCTAssertEqual(c.queueDirectory, "/q")
         // A duplicate is found whatever the spelling, and named canonically.
-        XCTAssertEqual(configErrors("maxhopcount = 5\nMaxHopCount = 6"),
-                       ["test.conf:2: duplicate option \"MaxHopCount\" (first set on line 1)"])
+        XCTAssertEqual(
+            configErrors("maxhopcount = 5\nMaxHopCount = 6"),
+            ["test.conf:2: duplicate option \"MaxHopCount\" (first set on line 1)"])
     }
 
     func testCommentsBlankLinesAndWhitespace() throws {
-        let c = try XCTUnwrap(parsedConfig("""
-            # a comment
-               # an indented comment = with an equals sign
+        let c = try XCTUnwrap(
+            parsedConfig(
+                """
+                # a comment
+                   # an indented comment = with an equals sign
 
-            \t MaxHopCount\t=\t 42 \t
-            #MaxHopCount = 1
-            MaxConnections=9\r
-            """))
+                \t MaxHopCount\t=\t 42 \t
+                #MaxHopCount = 1
+                MaxConnections=9\r
+                """))
         XCTAssertEqual(c.maxHopCount, 42)
         XCTAssertEqual(c.maxConnections, 9, "a CRLF line ending is accepted")
     }
@@ -161,18 +176,22 @@ final class ConfigTests: XCTestCase {
     }
 
     func testGreetingExpansion() throws {
-        var c = try XCTUnwrap(parsedConfig("MyHostname = mx.example.net\nSmtpGreetingMessage = $j ready; $b; costs $$0"))
-        XCTAssertEqual(c.expandedGreeting(date: "Thu, 01 Jan 2026 10:00:00 +0000"),
-                       "mx.example.net ready; Thu, 01 Jan 2026 10:00:00 +0000; costs $0")
+        var c = try XCTUnwrap(
+            parsedConfig("MyHostname = mx.example.net\nSmtpGreetingMessage = $j ready; $b; costs $$0"))
+        XCTAssertEqual(
+            c.expandedGreeting(date: "Thu, 01 Jan 2026 10:00:00 +0000"),
+            "mx.example.net ready; Thu, 01 Jan 2026 10:00:00 +0000; costs $0")
         c.smtpGreetingMessage = PosternConfig.Defaults.smtpGreetingMessage
         XCTAssertEqual(c.expandedGreeting(date: "x"), "mx.example.net ESMTP")
     }
 
     func testPrivacyGoawayExpandsAsInSendmail() throws {
         let c = try XCTUnwrap(parsedConfig("PrivacyOptions = GoAway"))
-        XCTAssertEqual(c.privacyOptions, [
-            .needmailhelo, .needexpnhelo, .needvrfyhelo, .noexpn, .novrfy, .authwarnings, .noverb,
-        ])
+        XCTAssertEqual(
+            c.privacyOptions,
+            [
+                .needmailhelo, .needexpnhelo, .needvrfyhelo, .noexpn, .novrfy, .authwarnings, .noverb,
+            ])
         XCTAssertFalse(c.privacyOptions.contains(.restrictmailq))
         let combined = try XCTUnwrap(parsedConfig("PrivacyOptions = goaway , noreceipts,nobodyreturn, noetrn"))
         XCTAssertEqual(combined.privacyOptions, PrivacyOption.goaway.union([.noreceipts, .nobodyreturn, .noetrn]))
@@ -184,26 +203,32 @@ final class ConfigTests: XCTestCase {
     }
 
     func testPrivacyUnknownFlags() {
-        XCTAssertEqual(configErrors("PrivacyOptions = goaway, noexpm, restrictmailq, nosuch"), [
-            "test.conf:1: PrivacyOptions: unknown flag \"noexpm\"",
-            "test.conf:1: PrivacyOptions: unknown flag \"nosuch\"",
-        ])
+        XCTAssertEqual(
+            configErrors("PrivacyOptions = goaway, noexpm, restrictmailq, nosuch"),
+            [
+                "test.conf:1: PrivacyOptions: unknown flag \"noexpm\"",
+                "test.conf:1: PrivacyOptions: unknown flag \"nosuch\"",
+            ])
         XCTAssertEqual(configErrors("PrivacyOptions = ,"), ["test.conf:1: PrivacyOptions: missing value"])
     }
 
     func testListenRepeatsAndReplacesTheDefault() throws {
-        let c = try XCTUnwrap(parsedConfig("""
-            Listen = 192.0.2.1:25
-            Listen = [2001:DB8:0:0::1]:25
-            Listen = 192.0.2.1:587
-            Listen = [::]:465
-            """))
-        XCTAssertEqual(c.listen, [
-            ListenAddress(host: "192.0.2.1", port: 25, isIPv6: false),
-            ListenAddress(host: "2001:db8::1", port: 25, isIPv6: true),
-            ListenAddress(host: "192.0.2.1", port: 587, isIPv6: false),
-            ListenAddress(host: "::", port: 465, isIPv6: true),
-        ])
+        let c = try XCTUnwrap(
+            parsedConfig(
+                """
+                Listen = 192.0.2.1:25
+                Listen = [2001:DB8:0:0::1]:25
+                Listen = 192.0.2.1:587
+                Listen = [::]:465
+                """))
+        XCTAssertEqual(
+            c.listen,
+            [
+                ListenAddress(host: "192.0.2.1", port: 25, isIPv6: false),
+                ListenAddress(host: "2001:db8::1", port: 25, isIPv6: true),
+                ListenAddress(host: "192.0.2.1", port: 587, isIPv6: false),
+                ListenAddress(host: "::", port: 465, isIPv6: true),
+            ])
         XCTAssertEqual(c.listen[1].description, "[2001:db8::1]:25")
         XCTAssertEqual(ListenAddress(host: "127.0.0.1", port: 2525, isIPv6: false).description, "127.0.0.1:2525")
     }
@@ -237,14 +262,19 @@ final class ConfigTests: XCTestCase {
     }
 
     func testSizesAndDurations() throws {
-        let cases: [(String, Int)] = [("1", 1), ("512", 512), ("2k", 2048), ("2K", 2048), ("3m", 3 << 20),
-                                      ("1G", 1 << 30), ("1g", 1 << 30)]
+        let cases: [(String, Int)] = [
+            ("1", 1), ("512", 512), ("2k", 2048), ("2K", 2048), ("3m", 3 << 20),
+            ("1G", 1 << 30), ("1g", 1 << 30),
+        ]
         for (text, bytes) in cases {
             XCTAssertEqual(try XCTUnwrap(parsedConfig("MaxMessageSize = \(text)")).maxMessageSize, bytes, text)
         }
-        let durations: [(String, Int)] = [("30", 30), ("30s", 30), ("5m", 300), ("1h", 3600), ("1d", 86400), ("2M", 120)]
+        let durations: [(String, Int)] = [
+            ("30", 30), ("30s", 30), ("5m", 300), ("1h", 3600), ("1d", 86400), ("2M", 120),
+        ]
         for (text, seconds) in durations {
-            XCTAssertEqual(try XCTUnwrap(parsedConfig("LocalWorkerIdleTimeout = \(text)")).localWorkerIdleTimeout, seconds, text)
+            XCTAssertEqual(
+                try XCTUnwrap(parsedConfig("LocalWorkerIdleTimeout = \(text)")).localWorkerIdleTimeout, seconds, text)
         }
         XCTAssertEqual(try XCTUnwrap(parsedConfig("ShutdownTimeout = 0")).shutdownTimeout, 0)
     }
@@ -252,8 +282,9 @@ final class ConfigTests: XCTestCase {
     func testRenderRoundTripsTheDefaults() throws {
         let original = try XCTUnwrap(parsedConfig(""))
         let text = original.render()
-        XCTAssertEqual(try parseConfig(text, host: "other.example").get(), original,
-                       "the rendered text names the host, so the system's does not matter")
+        XCTAssertEqual(
+            try parseConfig(text, host: "other.example").get(), original,
+            "the rendered text names the host, so the system's does not matter")
         XCTAssertTrue(text.contains("\nMyHostname = mx.example.org\n"))
         XCTAssertTrue(text.contains("\nMaxMessageSize = 10M\n"))
         XCTAssertTrue(text.contains("\nPrivacyOptions = goaway, restrictmailq, restrictqrun\n"))
@@ -267,24 +298,26 @@ final class ConfigTests: XCTestCase {
     }
 
     func testRenderRoundTripsEverything() throws {
-        let original = try XCTUnwrap(parsedConfig("""
-            MyHostname = relay.example.com
-            LocalDomains = a.example, b.example
-            Listen = 10.0.0.1:25
-            Listen = [fe80::1:2]:2525
-            QueueDirectory = /q
-            LogFile = /var/log/p.log
-            LogFacility = daemon
-            MaxMessageSize = 1000
-            MaxRecipientsPerMessage = 3
-            SmtpGreetingMessage = # $j $$ hello = world #
-            PrivacyOptions = public
-            LocalWorkerIdleTimeout = 90
-            ShutdownTimeout = 1h
-            MailGroup = _mail
-            MaxHopCount = 1000
-            MaxConnections = 1
-            """))
+        let original = try XCTUnwrap(
+            parsedConfig(
+                """
+                MyHostname = relay.example.com
+                LocalDomains = a.example, b.example
+                Listen = 10.0.0.1:25
+                Listen = [fe80::1:2]:2525
+                QueueDirectory = /q
+                LogFile = /var/log/p.log
+                LogFacility = daemon
+                MaxMessageSize = 1000
+                MaxRecipientsPerMessage = 3
+                SmtpGreetingMessage = # $j $$ hello = world #
+                PrivacyOptions = public
+                LocalWorkerIdleTimeout = 90
+                ShutdownTimeout = 1h
+                MailGroup = _mail
+                MaxHopCount = 1000
+                MaxConnections = 1
+                """))
         let rendered = original.render()
         XCTAssertEqual(try parseConfig(rendered).get(), original, rendered)
         XCTAssertTrue(rendered.contains("\nPrivacyOptions = public\n"))

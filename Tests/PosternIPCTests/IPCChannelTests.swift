@@ -89,7 +89,8 @@ final class IPCChannelTests: XCTestCase {
         server.start(
             onRequest: { frame in
                 if case .checkRecipient(let address, _) = frame.message {
-                    try? server.respond(to: frame.requestID, with: .recipientAccepted(localUser: String(address.prefix(1))))
+                    try? server.respond(
+                        to: frame.requestID, with: .recipientAccepted(localUser: String(address.prefix(1))))
                 }
             }, onClose: { _ in })
         client.start(onRequest: { _ in }, onClose: { _ in })

@@ -1,10 +1,12 @@
-import XCTest
-import Foundation
 import Dispatch
-#if canImport(Glibc)
-import Glibc
-#endif
+import Foundation
+import XCTest
+
 @testable import PosternLocal
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Delivery against real files: exact bytes, creation, the hostile-directory
 /// refusals, streaming across chunk boundaries, and rollback on write errors.
@@ -22,7 +24,7 @@ final class MboxDeliveryTests: XCTestCase {
     }
 
     private let novemberTwentyThird: Int64 = 1_795_434_480  // Mon Nov 23 11:48:00 2026 UTC
-    private let novemberThird: Int64 = 1_793_689_509        // Tue Nov  3 07:05:09 2026 UTC
+    private let novemberThird: Int64 = 1_793_689_509  // Tue Nov  3 07:05:09 2026 UTC
 
     // MARK: creation and exact bytes
 
@@ -54,12 +56,14 @@ final class MboxDeliveryTests: XCTestCase {
             sender: "",
             headers: [],
             arrival: novemberThird)
-        let expectedFirst = "From alice@example.test Mon Nov 23 11:48:00 2026\n"
+        let expectedFirst =
+            "From alice@example.test Mon Nov 23 11:48:00 2026\n"
             + "Delivered-To: alice@example.test\n"
             + "Return-Path: <alice@example.test>\n"
             + "Received: from a\nSubject: one\n\n>From the start\n>>From quoted\n"
             + "not From here\nFrom\nend\n\n"
-        let expectedSecond = "From MAILER-DAEMON Tue Nov  3 07:05:09 2026\n"
+        let expectedSecond =
+            "From MAILER-DAEMON Tue Nov  3 07:05:09 2026\n"
             + "Subject: two\n\n>>>From deep\nlone\rCR\nlast line\n\n"
         XCTAssertEqual(String(decoding: try mboxRead(box), as: UTF8.self), expectedFirst + expectedSecond)
         XCTAssertEqual(first, expectedFirst.utf8.count)
@@ -80,7 +84,9 @@ final class MboxDeliveryTests: XCTestCase {
         _ = try scratch.deliver(to: box, message: "new\r\n")
         let st = try XCTUnwrap(mboxLstat(box))
         XCTAssertEqual(st.st_mode & 0o7777, 0o620)
-        XCTAssertTrue(String(decoding: try mboxRead(box), as: UTF8.self).hasPrefix("From a Thu Jan  1 00:00:00 1970\nold\n\nFrom "))
+        XCTAssertTrue(
+            String(decoding: try mboxRead(box), as: UTF8.self).hasPrefix(
+                "From a Thu Jan  1 00:00:00 1970\nold\n\nFrom "))
     }
 
     func testMessageDescriptorOffsetIsIgnored() throws {
@@ -114,7 +120,8 @@ final class MboxDeliveryTests: XCTestCase {
             }
         }
         let bytes = Array(message.utf8)
-        let preamble = try MboxPreamble.fromLine(sender: "a@b", arrival: 0)
+        let preamble =
+            try MboxPreamble.fromLine(sender: "a@b", arrival: 0)
             + MboxPreamble.headerLines(["Delivered-To: a@b"])
         let expected = preamble + referenceEncode(bytes)
         for chunk in [1, 2, 3, 5, 7, 64, 4093, 65536] {
@@ -291,10 +298,11 @@ final class MboxDeliveryTests: XCTestCase {
             guard seteuid(nobody) == 0 else { return .failure(.io(operation: "test seteuid", errno: errno)) }
             defer { _ = seteuid(0) }
             do {
-                return .success(try MboxDelivery.deliver(
-                    path: path, messageFD: fd, envelopeSender: "a@b", arrival: 0,
-                    expectedOwner: nobody, extraHeaders: [],
-                    options: .init(lockTimeout: .seconds(2))))
+                return .success(
+                    try MboxDelivery.deliver(
+                        path: path, messageFD: fd, envelopeSender: "a@b", arrival: 0,
+                        expectedOwner: nobody, extraHeaders: [],
+                        options: .init(lockTimeout: .seconds(2))))
             } catch let e {
                 return .failure(e)
             }
@@ -408,8 +416,9 @@ func assertSameBytes(
         String(decoding: bytes[max(0, firstDifference - 20)..<min(bytes.count, firstDifference + 20)], as: UTF8.self)
             .debugDescription
     }
-    XCTFail("\(message): \(got.count) bytes vs \(expected.count) expected, first difference at \(firstDifference): "
-        + "got \(context(got)), expected \(context(expected))", file: file, line: line)
+    XCTFail(
+        "\(message): \(got.count) bytes vs \(expected.count) expected, first difference at \(firstDifference): "
+            + "got \(context(got)), expected \(context(expected))", file: file, line: line)
 }
 
 func mboxIsUnsafe(_ error: MboxError?, containing text: String) -> Bool {

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import PosternLocal
 
 /// The pure parts of the mbox writer: the From_ line, header validation and
@@ -45,8 +46,10 @@ final class MboxEncoderTests: XCTestCase {
             try string(MboxPreamble.headerLines(["Delivered-To: alice@example.test", "Return-Path: <a@x>"])),
             "Delivered-To: alice@example.test\nReturn-Path: <a@x>\n")
         XCTAssertEqual(try MboxPreamble.headerLines([]), [])
-        for bad in ["X-Evil: a\r\nFrom b", "X-Evil: a\nb", "From evil Mon", "no colon", ": empty name",
-                    "Bad Name: x", "X-Nul: a\u{0}b"] {
+        for bad in [
+            "X-Evil: a\r\nFrom b", "X-Evil: a\nb", "From evil Mon", "no colon", ": empty name",
+            "Bad Name: x", "X-Nul: a\u{0}b",
+        ] {
             XCTAssertThrowsError(try MboxPreamble.headerLines(["Ok: 1", bad]), bad.debugDescription) { error in
                 guard case MboxError.invalidArgument = error else {
                     return XCTFail("unexpected error \(error) for \(bad.debugDescription)")
@@ -86,8 +89,9 @@ final class MboxEncoderTests: XCTestCase {
     }
 
     func testEveryChunkSplitOfATrickyMessageMatchesTheReference() {
-        let message = Array(
-            "From x\r\nA\r\n>From y\r\n>>From z\r\nFrom\r\n\r\nFromFrom \r\nx From y\r\n\r\r\n>\r\nFrom ".utf8)
+        let message =
+            Array(
+                "From x\r\nA\r\n>From y\r\n>>From z\r\nFrom\r\n\r\nFromFrom \r\nx From y\r\n\r\r\n>\r\nFrom ".utf8)
             + Array("\r\n>>>From end\r".utf8)
         let expected = referenceEncode(message)
         for chunk in 1...message.count {
@@ -121,7 +125,8 @@ final class MboxEncoderTests: XCTestCase {
                 index = end
             }
             encoder.finish(into: &out)
-            XCTAssertEqual(out, expected, "round \(round): \(String(decoding: message, as: UTF8.self).debugDescription)")
+            XCTAssertEqual(
+                out, expected, "round \(round): \(String(decoding: message, as: UTF8.self).debugDescription)")
         }
     }
 

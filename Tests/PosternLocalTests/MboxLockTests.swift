@@ -1,10 +1,12 @@
-import XCTest
-import Foundation
 import Dispatch
-#if canImport(Glibc)
-import Glibc
-#endif
+import Foundation
+import XCTest
+
 @testable import PosternLocal
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Dotlock and fcntl lock behaviour: waiting, timing out, stale locks, and
 /// never removing or following a lock that is not ours.
@@ -121,8 +123,9 @@ final class MboxLockTests: XCTestCase {
     func testReleaseLeavesALockThatIsNoLongerOurs() throws {
         let lock = scratch.path("alice.lock")
         let deadline = MboxSystem.Deadline(after: .seconds(1))
-        let ours = try XCTUnwrap(MboxDotLock.acquire(
-            path: lock, deadline: deadline, retryInterval: .milliseconds(10), staleAfterSeconds: 300))
+        let ours = try XCTUnwrap(
+            MboxDotLock.acquire(
+                path: lock, deadline: deadline, retryInterval: .milliseconds(10), staleAfterSeconds: 300))
         XCTAssertTrue(mboxExists(lock))
         // Another writer judged ours stale, removed it and took its own.
         XCTAssertEqual(unlink(lock), 0)
@@ -132,8 +135,9 @@ final class MboxLockTests: XCTestCase {
 
         // Whereas our own lock is removed.
         XCTAssertEqual(unlink(lock), 0)
-        let again = try XCTUnwrap(MboxDotLock.acquire(
-            path: lock, deadline: deadline, retryInterval: .milliseconds(10), staleAfterSeconds: 300))
+        let again = try XCTUnwrap(
+            MboxDotLock.acquire(
+                path: lock, deadline: deadline, retryInterval: .milliseconds(10), staleAfterSeconds: 300))
         again.release()
         XCTAssertFalse(mboxExists(lock))
     }

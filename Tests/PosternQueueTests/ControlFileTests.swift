@@ -1,6 +1,7 @@
-import XCTest
 import Foundation
 import PosternCore
+import XCTest
+
 @testable import PosternQueue
 
 final class ControlFileTests: XCTestCase {
@@ -11,8 +12,10 @@ final class ControlFileTests: XCTestCase {
             queueID: Self.id, sender: "alice@example.test",
             recipients: [
                 Recipient(address: "bob@example.test", localUser: "bob"),
-                Recipient(address: "carol@example.test", localUser: "carol", state: .delivered, lastResult: "250 2.0.0 ok"),
-                Recipient(address: "dave@remote.test", localUser: "", state: .failed, lastResult: "550 5.1.1 no such user"),
+                Recipient(
+                    address: "carol@example.test", localUser: "carol", state: .delivered, lastResult: "250 2.0.0 ok"),
+                Recipient(
+                    address: "dave@remote.test", localUser: "", state: .failed, lastResult: "550 5.1.1 no such user"),
             ],
             arrival: 1_700_000_000, clientAddress: "192.0.2.1", clientHelo: "mail.example.test",
             authUser: "alice", size: 1234, attempts: 3, nextAttempt: 1_700_000_900)
@@ -21,7 +24,9 @@ final class ControlFileTests: XCTestCase {
     func encoded(_ e: Envelope? = nil) throws -> [UInt8] { try ControlFile.encode(e ?? sample()) }
     func text(_ s: String) -> [UInt8] { Array(s.utf8) }
 
-    func assertDecodeFails(_ bytes: [UInt8], _ expected: ControlFileError, file: StaticString = #filePath, line: UInt = #line) {
+    func assertDecodeFails(
+        _ bytes: [UInt8], _ expected: ControlFileError, file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertThrowsError(try ControlFile.decode(bytes), file: file, line: line) { error in
             XCTAssertEqual(error as? ControlFileError, expected, file: file, line: line)
         }
@@ -29,7 +34,9 @@ final class ControlFileTests: XCTestCase {
 
     /// Replaces one line of the sample file (or inserts/deletes), to build each bad case from a good one.
     func mutated(_ change: (inout [String]) -> Void) throws -> [UInt8] {
-        var lines = String(decoding: try encoded(), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var lines = String(decoding: try encoded(), as: UTF8.self).split(
+            separator: "\n", omittingEmptySubsequences: false
+        ).map(String.init)
         XCTAssertEqual(lines.removeLast(), "")
         change(&lines)
         return text(lines.joined(separator: "\n") + "\n")
@@ -42,7 +49,9 @@ final class ControlFileTests: XCTestCase {
             queueID: Self.id, sender: "alice@example.test",
             recipients: [Recipient(address: "bob@example.test", localUser: "bob")],
             arrival: 1_700_000_000, clientAddress: "192.0.2.1", clientHelo: "mail.example.test", size: 1234)
-        XCTAssertEqual(String(decoding: try ControlFile.encode(e), as: UTF8.self), """
+        XCTAssertEqual(
+            String(decoding: try ControlFile.encode(e), as: UTF8.self),
+            """
             postern-control 1
             id 0123456789AB
             sender 18:alice@example.test
@@ -71,7 +80,8 @@ final class ControlFileTests: XCTestCase {
         e.clientHelo = "héllo wörld  "
         e.authUser = " "
         e.recipients = [
-            Recipient(address: "用户@例子.测试", localUser: "ü ser", state: .pending, lastResult: "451 4.3.0 try again: later 12:x"),
+            Recipient(
+                address: "用户@例子.测试", localUser: "ü ser", state: .pending, lastResult: "451 4.3.0 try again: later 12:x"),
             Recipient(address: "a b@c", localUser: "", state: .failed, lastResult: "end"),
             Recipient(address: "", localUser: "rcpt pending 1:a", state: .delivered, lastResult: "\t tab 🙂"),
         ]
@@ -87,7 +97,9 @@ final class ControlFileTests: XCTestCase {
         e.attempts = Int32.max
         e.nextAttempt = Int64.max
         e.recipients = (0..<500).map { i in
-            Recipient(address: String(repeating: "a", count: 256), localUser: "u\(i)", lastResult: String(repeating: "r", count: 1024))
+            Recipient(
+                address: String(repeating: "a", count: 256), localUser: "u\(i)",
+                lastResult: String(repeating: "r", count: 1024))
         }
         XCTAssertEqual(try ControlFile.decode(try encoded(e)), e)
     }
@@ -118,18 +130,23 @@ final class ControlFileTests: XCTestCase {
         var e = sample(); e.recipients = []
         XCTAssertThrowsError(try ControlFile.encode(e)) { XCTAssertEqual($0 as? ControlFileError, .noRecipients) }
         e = sample(); e.size = -1
-        XCTAssertThrowsError(try ControlFile.encode(e)) { XCTAssertEqual($0 as? ControlFileError, .negativeNumber(field: "size")) }
+        XCTAssertThrowsError(try ControlFile.encode(e)) {
+            XCTAssertEqual($0 as? ControlFileError, .negativeNumber(field: "size"))
+        }
         e = sample(); e.attempts = -1
-        XCTAssertThrowsError(try ControlFile.encode(e)) { XCTAssertEqual($0 as? ControlFileError, .negativeNumber(field: "attempts")) }
+        XCTAssertThrowsError(try ControlFile.encode(e)) {
+            XCTAssertEqual($0 as? ControlFileError, .negativeNumber(field: "attempts"))
+        }
         e = sample(); e.sender = String(repeating: "x", count: 257)
         XCTAssertThrowsError(try ControlFile.encode(e)) {
             XCTAssertEqual($0 as? ControlFileError, .invalidEnvelope(.tooLong(field: "sender", limit: 256)))
         }
         // ~1.4 KiB per recipient line at the limits: 800 of them pass 1 MiB.
         e = sample()
-        e.recipients = Array(repeating: Recipient(
-            address: String(repeating: "a", count: 256), localUser: String(repeating: "u", count: 64),
-            lastResult: String(repeating: "r", count: 1024)), count: 800)
+        e.recipients = Array(
+            repeating: Recipient(
+                address: String(repeating: "a", count: 256), localUser: String(repeating: "u", count: 64),
+                lastResult: String(repeating: "r", count: 1024)), count: 800)
         XCTAssertThrowsError(try ControlFile.encode(e)) { error in
             guard case .encodedTooLarge = error as? ControlFileError else { return XCTFail("unexpected \(error)") }
         }
@@ -204,22 +221,28 @@ final class ControlFileTests: XCTestCase {
     }
 
     func testLengthMismatch() throws {
-        for bad in ["sender 19:alice@example.test", "sender 17:alice@example.test", "sender 18:alice@example.test ",
-                    "sender 1000:alice@example.test", "sender alice@example.test", "sender :alice@example.test",
-                    "sender 018:alice@example.test", "sender -18:alice@example.test", "sender 99999999:x",
-                    "sender 18alice@example.test"] {
+        for bad in [
+            "sender 19:alice@example.test", "sender 17:alice@example.test", "sender 18:alice@example.test ",
+            "sender 1000:alice@example.test", "sender alice@example.test", "sender :alice@example.test",
+            "sender 018:alice@example.test", "sender -18:alice@example.test", "sender 99999999:x",
+            "sender 18alice@example.test",
+        ] {
             assertDecodeFails(try mutated { $0[2] = bad }, .lengthMismatch(line: 3))
         }
-        for bad in ["rcpt pending 3:bob 16:bob@example.test", "rcpt pending 3:bob 16:bob@example.test 0:x",
-                    "rcpt pending 3:bob 16:bob@example.test 0: ", "rcpt pending 4:bob 16:bob@example.test 0:",
-                    "rcpt pending 3:bob  16:bob@example.test 0:", "rcpt pending 3:bob16:bob@example.test 0:",
-                    "rcpt pending", "rcpt pending "] {
+        for bad in [
+            "rcpt pending 3:bob 16:bob@example.test", "rcpt pending 3:bob 16:bob@example.test 0:x",
+            "rcpt pending 3:bob 16:bob@example.test 0: ", "rcpt pending 4:bob 16:bob@example.test 0:",
+            "rcpt pending 3:bob  16:bob@example.test 0:", "rcpt pending 3:bob16:bob@example.test 0:",
+            "rcpt pending", "rcpt pending ",
+        ] {
             assertDecodeFails(try mutated { $0[10] = bad }, .lengthMismatch(line: 11))
         }
     }
 
     func testBadNumbers() throws {
-        for bad in ["", "-1", "+1", "01", "1 ", " 1", "1a", "0x10", "9223372036854775808", "99999999999999999999", "1e3", "１"] {
+        for bad in [
+            "", "-1", "+1", "01", "1 ", " 1", "1a", "0x10", "9223372036854775808", "99999999999999999999", "1e3", "１",
+        ] {
             assertDecodeFails(try mutated { $0[3] = "arrival " + bad }, .badNumber(line: 4))
             assertDecodeFails(try mutated { $0[7] = "size " + bad }, .badNumber(line: 8))
         }
@@ -247,7 +270,8 @@ final class ControlFileTests: XCTestCase {
         bytes[line.count] = 0xFF
         assertDecodeFails(bytes, .invalidField(line: 3, .invalidUTF8(field: "sender")))
         let long = String(repeating: "c", count: 65)
-        assertDecodeFails(try mutated { $0[4] = "client 65:" + long }, .invalidField(line: 5, .tooLong(field: "client", limit: 64)))
+        assertDecodeFails(
+            try mutated { $0[4] = "client 65:" + long }, .invalidField(line: 5, .tooLong(field: "client", limit: 64)))
     }
 
     func testHeader() throws {
@@ -300,7 +324,9 @@ final class ControlFileTests: XCTestCase {
             for _ in 0..<(1 + Int(rng.next() % 3)) {
                 guard !bytes.isEmpty else { break }
                 let at = Int(rng.next() % UInt64(bytes.count))
-                let value = rng.next() % 2 == 0 ? interesting[Int(rng.next() % UInt64(interesting.count))] : UInt8(truncatingIfNeeded: rng.next())
+                let value =
+                    rng.next() % 2 == 0
+                    ? interesting[Int(rng.next() % UInt64(interesting.count))] : UInt8(truncatingIfNeeded: rng.next())
                 switch rng.next() % 3 {
                 case 0: bytes[at] = value
                 case 1: bytes.insert(value, at: at)

@@ -1,10 +1,12 @@
-import XCTest
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import PosternCore
+import XCTest
+
 @testable import PosternQueue
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 final class SpoolTests: XCTestCase {
     var root = ""
@@ -96,7 +98,9 @@ final class SpoolTests: XCTestCase {
         XCTAssertEqual(mkdir(jail, 0o700), 0)
         XCTAssertEqual(symlink(elsewhere, jail + "/msg"), 0)
         XCTAssertThrowsError(try Spool(root: jail)) { error in
-            guard case .system(operation: "open", name: "msg", _) = error as? SpoolError else { return XCTFail("\(error)") }
+            guard case .system(operation: "open", name: "msg", _) = error as? SpoolError else {
+                return XCTFail("\(error)")
+            }
         }
     }
 
@@ -122,7 +126,7 @@ final class SpoolTests: XCTestCase {
         let body = "From: alice@example.test\r\nSubject: test\r\n\r\nHello.\r\n"
         writeData(fd, body)
         var e = envelope(id, recipients: 2)
-        e.size = 999_999 // what the listener counted is not trusted: fstat is
+        e.size = 999_999  // what the listener counted is not trusted: fstat is
         try spool.commit(e, dataFD: fd)
         // commit does not close the descriptor.
         XCTAssertNotEqual(fcntl(fd, F_GETFD), -1)
@@ -156,9 +160,11 @@ final class SpoolTests: XCTestCase {
         spool.remove(id)
         XCTAssertEqual(files(), [])
         XCTAssertThrowsError(try spool.openDataReadOnly(id)) { XCTAssertEqual($0 as? SpoolError, .noSuchMessage(id)) }
-        XCTAssertThrowsError(try spool.update(e, durable: true)) { XCTAssertEqual($0 as? SpoolError, .noSuchMessage(id)) }
+        XCTAssertThrowsError(try spool.update(e, durable: true)) {
+            XCTAssertEqual($0 as? SpoolError, .noSuchMessage(id))
+        }
         XCTAssertEqual(files(), [], "update must not bring a removed message back")
-        spool.remove(id) // twice is harmless
+        spool.remove(id)  // twice is harmless
     }
 
     func testAbort() throws {
@@ -169,7 +175,7 @@ final class SpoolTests: XCTestCase {
         spool.abort(id)
         close(fd)
         XCTAssertEqual(files(), [])
-        spool.abort(id) // nothing left: harmless
+        spool.abort(id)  // nothing left: harmless
     }
 
     func testAbortLeavesCommittedMessage() throws {
@@ -206,7 +212,9 @@ final class SpoolTests: XCTestCase {
         try spool.commit(e, dataFD: fd)
         var reset = e
         reset.sender = "mallory@example.test"
-        XCTAssertThrowsError(try spool.commit(reset, dataFD: fd)) { XCTAssertEqual($0 as? SpoolError, .alreadyCommitted(id)) }
+        XCTAssertThrowsError(try spool.commit(reset, dataFD: fd)) {
+            XCTAssertEqual($0 as? SpoolError, .alreadyCommitted(id))
+        }
         let results = spool.commit(batch: [(reset, fd)])
         guard case .failure(.alreadyCommitted(id)) = results.first else { return XCTFail("\(results)") }
         XCTAssertEqual(try ControlFile.decode(contents("\(id).c") ?? []).sender, "alice@example.test")
@@ -220,7 +228,8 @@ final class SpoolTests: XCTestCase {
         var e = envelope(id)
         e.sender = "evil@example.test\nrcpt pending 4:root 4:root 0:"
         XCTAssertThrowsError(try spool.commit(e, dataFD: fd)) { error in
-            guard case .controlFile(id, .invalidEnvelope(.forbiddenCharacter(field: "sender"))) = error as? SpoolError else {
+            guard case .controlFile(id, .invalidEnvelope(.forbiddenCharacter(field: "sender"))) = error as? SpoolError
+            else {
                 return XCTFail("\(error)")
             }
         }
@@ -285,7 +294,7 @@ final class SpoolTests: XCTestCase {
         put("\(invalid.queueID).c", invalidBytes)
 
         let mismatched = try committed(spool)
-        put("\(mismatched.queueID).c", try ControlFile.encode(good)) // a copy of another message's control file
+        put("\(mismatched.queueID).c", try ControlFile.encode(good))  // a copy of another message's control file
 
         let noData = try committed(spool)
         XCTAssertEqual(unlink(msg + "/\(noData.queueID).d"), 0)
@@ -304,7 +313,10 @@ final class SpoolTests: XCTestCase {
         let empty = try committed(spool)
         put("\(empty.queueID).c", [])
 
-        for name in ["garbage", "0123456789AB.x", "0123456789ab.c", "0123456789AB.c.bak", "line\nbreak", ".hidden", "\u{1}\u{7F}"] {
+        for name in [
+            "garbage", "0123456789AB.x", "0123456789ab.c", "0123456789AB.c.bak", "line\nbreak", ".hidden",
+            "\u{1}\u{7F}",
+        ] {
             put(name, Array("junk".utf8))
         }
         XCTAssertEqual(mkdir(msg + "/subdir", 0o700), 0)
@@ -317,25 +329,35 @@ final class SpoolTests: XCTestCase {
         XCTAssertEqual(messages.first { $0.queueID == good.queueID }, good)
         XCTAssertEqual(messages.first { $0.queueID == goodWithStaleT.queueID }, goodWithStaleT)
         XCTAssertEqual(messages, messages.sorted { $0.queueID < $1.queueID })
-        XCTAssertEqual(files(), [
-            "\(good.queueID).c", "\(good.queueID).d",
-            "\(goodWithStaleT.queueID).c", "\(goodWithStaleT.queueID).d",
-            "fulldir",
-        ])
+        XCTAssertEqual(
+            files(),
+            [
+                "\(good.queueID).c", "\(good.queueID).d",
+                "\(goodWithStaleT.queueID).c", "\(goodWithStaleT.queueID).d",
+                "fulldir",
+            ])
 
         func expect(_ line: String, file: StaticString = #filePath, line l: UInt = #line) {
-            XCTAssertTrue(problems.contains(line), "missing \(line)\nin \(problems.joined(separator: "\n"))", file: file, line: l)
+            XCTAssertTrue(
+                problems.contains(line), "missing \(line)\nin \(problems.joined(separator: "\n"))", file: file, line: l)
         }
         expect("queue id=\(goodWithStaleT.queueID): removed stale temporary control file")
         expect("queue id=\(onlyT): removed stale temporary control file")
         expect("queue id=\(torn.queueID): removed torn control file (no end marker), data file removed")
-        expect("queue id=\(invalid.queueID): removed invalid control file (unknown key \"color\" on line 2), data file removed")
-        expect("queue id=\(mismatched.queueID): removed invalid control file (id mismatch: file says \(good.queueID)), data file removed")
+        expect(
+            "queue id=\(invalid.queueID): removed invalid control file (unknown key \"color\" on line 2), data file removed"
+        )
+        expect(
+            "queue id=\(mismatched.queueID): removed invalid control file (id mismatch: file says \(good.queueID)), data file removed"
+        )
         expect("queue id=\(noData.queueID): removed control file without data file")
         expect("queue id=\(upload): removed data file without control file (upload never committed)")
         expect("queue id=\(linked.queueID): removed invalid control file (a symbolic link), data file removed")
         expect("queue id=\(empty.queueID): removed torn control file (no end marker), data file removed")
-        for shown in ["garbage", "0123456789AB.x", "0123456789ab.c", "0123456789AB.c.bak", "line\\x0abreak", ".hidden", "\\x01\\x7f", "subdir"] {
+        for shown in [
+            "garbage", "0123456789AB.x", "0123456789ab.c", "0123456789AB.c.bak", "line\\x0abreak", ".hidden",
+            "\\x01\\x7f", "subdir",
+        ] {
             expect("queue file=\"\(shown)\": removed unknown file")
         }
         XCTAssertTrue(problems.contains { $0.hasPrefix("queue file=\"fulldir\": could not remove unknown file (") })
@@ -345,7 +367,7 @@ final class SpoolTests: XCTestCase {
         // What remains is clean: a second recovery finds the same and reports nothing new.
         let again = spool.recover()
         XCTAssertEqual(again.messages, messages)
-        XCTAssertEqual(again.problems.count, 1) // fulldir, still there
+        XCTAssertEqual(again.problems.count, 1)  // fulldir, still there
     }
 
     func testRecoverEmptySpool() throws {
@@ -378,7 +400,9 @@ final class SpoolTests: XCTestCase {
         XCTAssertTrue(messages.contains(e))
         XCTAssertEqual(messages.count + problems.count, cases.count + 1)
         XCTAssertTrue(problems.contains { $0.contains("file too large") })
-        XCTAssertEqual(Set(files().filter { $0.hasSuffix(".c") }.map { String($0.prefix(12)) }), Set(messages.map(\.queueID.value)))
+        XCTAssertEqual(
+            Set(files().filter { $0.hasSuffix(".c") }.map { String($0.prefix(12)) }), Set(messages.map(\.queueID.value))
+        )
     }
 
     func testRecoverTwoThousandMessages() throws {
