@@ -29,11 +29,23 @@ public enum LocalRole {
                 reload: { pool.update(config: $0) },
                 shutdown: {
                     pool.closeAll()
+                    reapWorkers(within: 2)
                     exit(0)
                 }))
         pool.startIdleReaper()
         try? start.master.send(.ready(.local))
         while true { pause() }
+    }
+}
+
+/// Waits for the workers a shutdown closed, so none is left behind.
+private func reapWorkers(within seconds: Double) {
+    let deadline = monotonic() + seconds
+    while monotonic() < deadline {
+        var status: Int32 = 0
+        let pid = waitpid(-1, &status, WNOHANG)
+        if pid < 0 { return }  // ECHILD: all gone
+        if pid == 0 { usleep(10_000) }
     }
 }
 

@@ -1,0 +1,128 @@
+/// A command line, parsed. Verbs are matched case-insensitively (RFC 5321
+/// §2.4); arguments are checked here so that the state machine only ever
+/// sees well-formed values.
+public enum SMTPCommand: Equatable, Sendable {
+    case helo(String)
+    case ehlo(String)
+    case mail(ReversePath, MailParameters)
+    case rcpt(MailboxAddress)
+    case data
+    case rset
+    case noop
+    case quit
+    case vrfy
+    case expn
+    case help
+
+    static let mailUsage = "MAIL FROM:<address>"
+    static let rcptUsage = "RCPT TO:<address>"
+}
+
+public enum SMTPCommandError: Error, Equatable, Sendable {
+    case unknownCommand
+    /// The arguments do not have the command's shape; `usage` is shown.
+    case syntax(usage: String)
+    case badSender(MailboxAddressError)
+    case badRecipient(MailboxAddressError)
+    /// A well-formed ESMTP parameter that is not implemented.
+    case unsupportedParameter(keyword: String)
+    /// A known ESMTP parameter with a bad or repeated value.
+    case invalidParameter(keyword: String)
+
+    public var reply: SMTPReply {
+        switch self {
+        case .unknownCommand: return .commandNotRecognized
+        case .syntax(let usage): return .syntax(usage)
+        case .badSender: return .badSenderSyntax
+        case .badRecipient: return .badRecipientSyntax
+        case .unsupportedParameter(let keyword): return .unsupportedParameter(keyword)
+        case .invalidParameter(let keyword): return .invalidParameter(keyword)
+        }
+    }
+}
+
+extension SMTPCommand {
+    /// Parses one command line without its CRLF (the framer has already
+    /// refused CR, LF and NUL). Trailing blanks are tolerated because many
+    /// clients send them and they cannot change a command's meaning.
+    public static func parse(_ line: some Collection<UInt8>) throws(SMTPCommandError) -> SMTPCommand {
+        var bytes = Array(line)[...]
+        while let last = bytes.last, last == ASCII.space || last == ASCII.tab { bytes.removeLast() }
+        let verbEnd = bytes.firstIndex(of: ASCII.space) ?? bytes.endIndex
+        let verb = bytes[..<verbEnd]
+        let argument = verbEnd < bytes.endIndex ? bytes[(verbEnd + 1)...] : bytes[bytes.endIndex...]
+
+        guard verb.count == 4 else { throw .unknownCommand }
+        switch ASCII.string(verb.map(ASCII.uppercased)) {
+        case "HELO": return .helo(try parseHeloName(argument, usage: "HELO hostname"))
+        case "EHLO": return .ehlo(try parseHeloName(argument, usage: "EHLO hostname"))
+        case "MAIL": return try parseMail(argument)
+        case "RCPT": return try parseRcpt(argument)
+        case "DATA": return try noArgument(argument, .data, usage: "DATA")
+        case "RSET": return try noArgument(argument, .rset, usage: "RSET")
+        case "QUIT": return try noArgument(argument, .quit, usage: "QUIT")
+        case "NOOP": return .noop
+        case "HELP": return .help
+        case "EXPN": return .expn
+        case "VRFY":
+            guard !argument.isEmpty else { throw .syntax(usage: "VRFY address") }
+            return .vrfy
+        default: throw .unknownCommand
+        }
+    }
+
+    private static func noArgument(
+        _ argument: ArraySlice<UInt8>, _ command: SMTPCommand, usage: String
+    ) throws(SMTPCommandError) -> SMTPCommand {
+        guard argument.isEmpty else { throw .syntax(usage: usage) }
+        return command
+    }
+
+    /// RFC 5321: `Domain / address-literal`, and nothing after it. The name
+    /// is copied into the Received: header, so it is held to that grammar.
+    private static func parseHeloName(
+        _ argument: ArraySlice<UInt8>, usage: String
+    ) throws(SMTPCommandError) -> String {
+        guard DomainSyntax.isDomain(argument, allowUnderscore: true) || DomainSyntax.isAddressLiteral(argument) else {
+            throw .syntax(usage: usage)
+        }
+        return ASCII.string(argument)
+    }
+
+    private static func parseMail(_ argument: ArraySlice<UInt8>) throws(SMTPCommandError) -> SMTPCommand {
+        guard let pathStart = pathStart(argument, keyword: "FROM:") else { throw .syntax(usage: mailUsage) }
+        let path: ReversePath
+        let end: Int
+        do throws(MailboxAddressError) {
+            (path, end) = try MailboxAddress.scanPath(argument[pathStart...], isReversePath: true)
+        } catch {
+            throw .badSender(error)
+        }
+        return .mail(path, try MailParameters.parse(argument[end...]))
+    }
+
+    private static func parseRcpt(_ argument: ArraySlice<UInt8>) throws(SMTPCommandError) -> SMTPCommand {
+        guard let pathStart = pathStart(argument, keyword: "TO:") else { throw .syntax(usage: rcptUsage) }
+        let path: ReversePath
+        let end: Int
+        do throws(MailboxAddressError) {
+            (path, end) = try MailboxAddress.scanPath(argument[pathStart...], isReversePath: false)
+        } catch {
+            throw .badRecipient(error)
+        }
+        guard case .mailbox(let mailbox) = path else { throw .badRecipient(.nullPathNotAllowed) }
+        guard let parameters = ESMTPParameterList.parse(argument[end...]) else { throw .syntax(usage: rcptUsage) }
+        if let first = parameters.first { throw .unsupportedParameter(keyword: first.keyword) }
+        return .rcpt(mailbox)
+    }
+
+    /// Where the path starts after "FROM:" or "TO:". A space after the colon
+    /// is outside RFC 5321 but common enough (and harmless) to accept.
+    private static func pathStart(_ argument: ArraySlice<UInt8>, keyword: String) -> Int? {
+        let length = keyword.utf8.count
+        guard argument.count > length, ASCII.equalsIgnoringCase(argument.prefix(length), keyword) else { return nil }
+        var index = argument.startIndex + length
+        while index < argument.endIndex && argument[index] == ASCII.space { index += 1 }
+        return index
+    }
+}

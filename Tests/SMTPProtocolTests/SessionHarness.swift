@@ -1,0 +1,127 @@
+import XCTest
+
+@testable import SMTPProtocol
+
+/// An action with its reply rendered as wire text, so that a test reads
+/// like a transcript and a changed reply text fails the test.
+enum Event: Equatable, CustomStringConvertible {
+    case reply(String)
+    case check(String)
+    case open
+    case write([UInt8])
+    case commit(AcceptedMessage)
+    case abort
+    case close
+
+    init(_ action: SMTPServerAction) {
+        switch action {
+        case .reply(let reply): self = .reply(String(decoding: reply.rendered, as: UTF8.self))
+        case .checkRecipient(let address): self = .check(address)
+        case .openMessage: self = .open
+        case .writeMessageData(let bytes): self = .write(bytes)
+        case .commitMessage(let message): self = .commit(message)
+        case .abortMessage: self = .abort
+        case .close: self = .close
+        }
+    }
+
+    static func written(_ text: String) -> Event { .write(Array(text.utf8)) }
+
+    var description: String {
+        switch self {
+        case .reply(let text): return "reply(\(text.debugDescription))"
+        case .check(let address): return "check(\(address))"
+        case .open: return "open"
+        case .write(let bytes): return "write(\(String(decoding: bytes, as: UTF8.self).debugDescription))"
+        case .commit(let message): return "commit(\(message))"
+        case .abort: return "abort"
+        case .close: return "close"
+        }
+    }
+}
+
+let testHost = "mx.example.test"
+let testDate = "Mon, 23 Nov 2026 11:50:00 +0000"
+let testClient = "192.0.2.1"
+
+extension SMTPServerSettings {
+    static func test(
+        maxMessageSize: Int = 10_485_760, maxRecipients: Int = 100, maxCommandLineLength: Int = 512,
+        maxErrors: Int = 20, maxReceivedHeaders: Int = 100, maxPendingInput: Int = 65_536
+    ) -> SMTPServerSettings {
+        SMTPServerSettings(
+            hostname: testHost, greeting: "\(testHost) ESMTP", maxMessageSize: maxMessageSize,
+            maxRecipients: maxRecipients, maxCommandLineLength: maxCommandLineLength, maxErrors: maxErrors,
+            maxReceivedHeaders: maxReceivedHeaders, maxPendingInput: maxPendingInput)
+    }
+}
+
+/// Drives one state machine and records everything it asked for.
+struct Session {
+    var machine: SMTPServerStateMachine
+
+    init(_ settings: SMTPServerSettings = .test(), client: String = testClient) {
+        machine = SMTPServerStateMachine(settings: settings, clientAddress: client)
+    }
+
+    mutating func start() -> [Event] { machine.start().map(Event.init) }
+    mutating func send(_ text: String) -> [Event] { machine.receive(Array(text.utf8)).map(Event.init) }
+    mutating func send(bytes: [UInt8]) -> [Event] { machine.receive(bytes).map(Event.init) }
+    mutating func accept(_ user: String) -> [Event] {
+        machine.recipientChecked(.accept(localUser: user)).map(Event.init)
+    }
+    mutating func reject(_ reply: SMTPReply) -> [Event] { machine.recipientChecked(.reject(reply)).map(Event.init) }
+    mutating func opened(_ queueID: String?) -> [Event] {
+        machine.messageOpened(queueID: queueID, date: testDate).map(Event.init)
+    }
+    mutating func committed() -> [Event] { machine.messageCommitted(.success(())).map(Event.init) }
+    mutating func timedOut() -> [Event] { machine.timedOut().map(Event.init) }
+
+    /// Sends one byte per call and gathers all the events.
+    mutating func trickle(_ bytes: [UInt8]) -> [Event] {
+        bytes.flatMap { machine.receive([$0]).map(Event.init) }
+    }
+
+    /// EHLO, MAIL, accepted RCPTs and DATA up to the 354, checking each reply
+    /// on the way, so data-phase tests start from a known state.
+    mutating func openMessage(
+        recipients: [String] = ["alice@example.test"], sender: String = "bob@example.org",
+        queueID: String = "7Q3K9ABCDEFG", file: StaticString = #filePath, line: UInt = #line
+    ) {
+        _ = start()
+        XCTAssertEqual(send("EHLO client.example.org\r\n").count, 1, file: file, line: line)
+        XCTAssertEqual(send("MAIL FROM:<\(sender)>\r\n"), [.reply("250 2.1.0 Ok\r\n")], file: file, line: line)
+        for recipient in recipients {
+            XCTAssertEqual(send("RCPT TO:<\(recipient)>\r\n"), [.check(recipient)], file: file, line: line)
+            XCTAssertEqual(accept("user"), [.reply("250 2.1.5 Ok\r\n")], file: file, line: line)
+        }
+        XCTAssertEqual(send("DATA\r\n"), [.open], file: file, line: line)
+        let events = opened(queueID)
+        XCTAssertEqual(events.first, .reply("354 End data with <CR><LF>.<CR><LF>\r\n"), file: file, line: line)
+        XCTAssertEqual(events.count, 2, file: file, line: line)
+    }
+}
+
+/// The bytes of all writes, in order: what the spool file would hold.
+func spool(_ events: [Event]) -> [UInt8] {
+    events.flatMap { event -> [UInt8] in
+        if case .write(let bytes) = event { return bytes }
+        return []
+    }
+}
+
+/// Everything but the writes, for checking the conversation separately
+/// from the content.
+func withoutWrites(_ events: [Event]) -> [Event] {
+    events.filter { event in
+        if case .write = event { return false }
+        return true
+    }
+}
+
+func receivedHeader(recipient: String?, queueID: String = "7Q3K9ABCDEFG", with: String = "ESMTP") -> String {
+    let first =
+        "Received: from client.example.org ([192.0.2.1])\r\n\tby mx.example.test (Postern) with \(with) id \(queueID)"
+    if let recipient { return first + "\r\n\tfor <\(recipient)>; \(testDate)\r\n" }
+    return first + ";\r\n\t\(testDate)\r\n"
+}
