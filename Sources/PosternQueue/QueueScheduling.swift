@@ -60,7 +60,7 @@ extension QueueService {
             if case .success(let frame) = result, case .rejected(let status) = frame.message {
                 logger.warning("delivery refused: \(status.code) \(status.text)", metadata: ["qid": "\(id)"])
             }
-            envelope.nextAttempt = Int64(time(nil)) + 5
+            envelope.nextAttempt = Int64(time(nil)) + 1
             messages[id] = envelope
             return
         }

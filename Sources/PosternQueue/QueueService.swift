@@ -17,9 +17,10 @@ final class QueueService: @unchecked Sendable {
     let committer = DispatchQueue(label: "queue.commit")
     let peers = PeerChannels()
 
-    /// Spool files handed to the listener and not yet committed, with the
-    /// queue's own descriptor (fsync happens through it).
-    var uploads: [QueueID: Int32] = [:]
+    /// Spool files handed to a listener and not yet committed: the queue's
+    /// own descriptor (fsync happens through it) and the channel that asked,
+    /// so that a listener's death aborts its uploads and no other's.
+    var uploads: [QueueID: (fd: Int32, owner: ObjectIdentifier)] = [:]
     var messages: [QueueID: Envelope] = [:]
     var inFlight: Set<QueueID> = []
     var pendingCommits: [(CommitRequest, Int32, UInt32, IPCChannel)] = []
@@ -76,15 +77,17 @@ final class QueueService: @unchecked Sendable {
         case .openMessage where channel.peer == .listener:
             openMessage(frame.requestID, channel)
         case .commitMessage(let request) where channel.peer == .listener:
-            guard let fd = uploads.removeValue(forKey: request.queueID) else {
+            guard let upload = uploads[request.queueID], upload.owner == ObjectIdentifier(channel) else {
                 reject(frame.requestID, channel, 451, "4.3.0", "Unknown message")
                 return
             }
-            pendingCommits.append((request, fd, frame.requestID, channel))
+            uploads[request.queueID] = nil
+            pendingCommits.append((request, upload.fd, frame.requestID, channel))
             runCommits()
         case .abortMessage(let id) where channel.peer == .listener:
-            if let fd = uploads.removeValue(forKey: id) {
-                close(fd)
+            if let upload = uploads[id], upload.owner == ObjectIdentifier(channel) {
+                uploads[id] = nil
+                close(upload.fd)
                 spool.abort(id)
                 logger.info("aborted", metadata: ["qid": "\(id)"])
             }
@@ -105,7 +108,7 @@ final class QueueService: @unchecked Sendable {
         }
         do {
             let (id, fd) = try spool.createData()
-            uploads[id] = fd
+            uploads[id] = (fd, ObjectIdentifier(channel))
             try channel.respond(to: requestID, with: .messageOpened(id), descriptors: [fd])
         } catch {
             logger.error("cannot create a spool file: \(error)")
@@ -173,17 +176,19 @@ final class QueueService: @unchecked Sendable {
         peers.remove(channel)
         switch channel.peer {
         case .listener:
-            // Uploads of a listener that died will never be committed.
-            for (id, fd) in uploads {
-                close(fd)
+            // Uploads of a listener that went away will never be committed.
+            let owner = ObjectIdentifier(channel)
+            for (id, upload) in uploads where upload.owner == owner {
+                close(upload.fd)
                 spool.abort(id)
+                uploads[id] = nil
             }
-            uploads.removeAll()
         case .local:
-            // Whatever local was doing is retried when a new one attaches;
-            // a recipient delivered but not acknowledged may be delivered
-            // again (at-least-once).
-            inFlight.removeAll()
+            // Its pending requests have already failed (the channel fails
+            // them before it reports the close), so those messages are
+            // retried when a new local attaches; a recipient delivered but not
+            // acknowledged may be delivered again (at-least-once).
+            break
         default:
             break
         }
