@@ -46,28 +46,3 @@ public enum ListenerRole {
         while true { pause() }
     }
 }
-
-/// The channels to the listener's two peers, replaced when the master
-/// hands over new ones after a peer restarts.
-final class ListenerServices: @unchecked Sendable {
-    private let lock = Lock()
-    private var lookup: IPCChannel?
-    private var queue: IPCChannel?
-
-    func replace(_ role: Role, with channel: IPCChannel) {
-        let old: IPCChannel? = lock.withLock {
-            switch role {
-            case .lookup:
-                defer { lookup = channel }
-                return lookup
-            default:
-                defer { queue = channel }
-                return queue
-            }
-        }
-        old?.shutdown()
-    }
-
-    var lookupChannel: IPCChannel? { lock.withLock { lookup } }
-    var queueChannel: IPCChannel? { lock.withLock { queue } }
-}

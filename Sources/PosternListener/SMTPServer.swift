@@ -12,7 +12,7 @@ import SMTPProtocol
 final class SMTPServer: @unchecked Sendable {
     let group: MultiThreadedEventLoopGroup
     let logger: Logger
-    let services = ListenerServices()
+    let services = PeerChannels()
     private let state: NIOLockedValueBox<State>
 
     struct State {
@@ -72,17 +72,11 @@ final class SMTPServer: @unchecked Sendable {
         let servers = state.withLockedValue { $0.servers }
         for s in servers { s.close(promise: nil) }
         logger.info("stopped accepting, sessions=\(state.withLockedValue { $0.sessions })")
-        let deadline = monotonicNow() + Double(timeout)
-        while monotonicNow() < deadline && state.withLockedValue({ $0.sessions }) > 0 {
+        let deadline = MonotonicClock.now() + Double(timeout)
+        while MonotonicClock.now() < deadline && state.withLockedValue({ $0.sessions }) > 0 {
             usleep(20_000)
         }
         logger.info("stopped")
         exit(0)
     }
-}
-
-func monotonicNow() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }

@@ -19,7 +19,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     static let commandTimeout = 300
 
     private let server: SMTPServer
-    private let services: ListenerServices
+    private let services: PeerChannels
     private var logger: Logger
     private var machine: SMTPServerStateMachine?
     private var context: ChannelHandlerContext?
@@ -31,7 +31,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var output: [UInt8] = []
     private var closing = false
 
-    init(server: SMTPServer, services: ListenerServices, logger: Logger) {
+    init(server: SMTPServer, services: PeerChannels, logger: Logger) {
         self.server = server
         self.services = services
         self.logger = logger
@@ -148,7 +148,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func checkRecipient(_ address: String) {
-        guard let lookup = services.lookupChannel else {
+        guard let lookup = services.channel(.lookup) else {
             resume { $0.recipientChecked(.reject(Self.temporaryFailure("lookup"))) }
             return
         }
@@ -175,7 +175,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func openMessage() {
-        guard let queue = services.queueChannel else {
+        guard let queue = services.channel(.queue) else {
             resume { $0.messageOpened(queueID: nil, date: RFC5322Date.now()) }
             return
         }
@@ -225,7 +225,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func commit(_ message: AcceptedMessage) {
-        guard let id = queueID, let queue = services.queueChannel, !spoolWriteFailed else {
+        guard let id = queueID, let queue = services.channel(.queue), !spoolWriteFailed else {
             abortSpool()
             resume { $0.messageCommitted(.failure(Self.temporaryFailure("queue"))) }
             return
@@ -260,7 +260,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     private func abortSpool() {
         if spoolFD >= 0 { close(spoolFD) }
         spoolFD = -1
-        if let id = queueID { try? services.queueChannel?.send(.abortMessage(id)) }
+        if let id = queueID { try? services.channel(.queue)?.send(.abortMessage(id)) }
         queueID = nil
     }
 }

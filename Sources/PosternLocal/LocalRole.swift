@@ -40,8 +40,8 @@ public enum LocalRole {
 
 /// Waits for the workers a shutdown closed, so none is left behind.
 private func reapWorkers(within seconds: Double) {
-    let deadline = monotonic() + seconds
-    while monotonic() < deadline {
+    let deadline = MonotonicClock.now() + seconds
+    while MonotonicClock.now() < deadline {
         var status: Int32 = 0
         let pid = waitpid(-1, &status, WNOHANG)
         if pid < 0 { return }  // ECHILD: all gone
@@ -55,8 +55,7 @@ final class LocalService: @unchecked Sendable {
     let pool: WorkerPool
     let logger: Logger
     let start: ChildStart
-    private let lock = Lock()
-    private var queue: IPCChannel?
+    private let peers = PeerChannels()
 
     init(pool: WorkerPool, logger: Logger, start: ChildStart) {
         self.pool = pool
@@ -70,11 +69,7 @@ final class LocalService: @unchecked Sendable {
             return
         }
         let channel = start.openPeer(role, fd: fd) { [self] channel, frame in handle(frame, from: channel) }
-        let old = lock.withLock { () -> IPCChannel? in
-            defer { queue = channel }
-            return queue
-        }
-        old?.shutdown()
+        peers.replace(role, with: channel)
     }
 
     private func handle(_ frame: Frame, from channel: IPCChannel) {

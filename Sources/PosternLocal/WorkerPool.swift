@@ -124,7 +124,7 @@ final class WorkerPool: @unchecked Sendable {
             }
             lock.withLock {
                 worker.busy -= 1
-                worker.lastUsed = monotonic()
+                worker.lastUsed = MonotonicClock.now()
             }
             completion(outcomes)
             drainWaiting()
@@ -172,7 +172,7 @@ final class WorkerPool: @unchecked Sendable {
             }
             let channel = IPCChannel(fd: mine, peer: .localWorker)
             try channel.send(.assignWorker(identity))
-            let worker = Worker(user: user, pid: pid, channel: channel, now: monotonic())
+            let worker = Worker(user: user, pid: pid, channel: channel, now: MonotonicClock.now())
             channel.start(
                 onRequest: { frame in frame.descriptors.forEach { _ = close($0) } },
                 onClose: { [self] reason in
@@ -199,7 +199,7 @@ final class WorkerPool: @unchecked Sendable {
         OSThread.start { [self] in
             while true {
                 sleep(1)
-                let now = monotonic()
+                let now = MonotonicClock.now()
                 let idle: [Worker] = lock.withLock {
                     let list = workers.values.filter { $0.busy == 0 && now - $0.lastUsed > idleTimeout }
                     for w in list { workers[w.user] = nil }
@@ -225,10 +225,4 @@ final class WorkerPool: @unchecked Sendable {
 struct WorkerSpawnFailure: Error {
     let outcome: (RecipientOutcome.Status, String)
     init(_ outcome: (RecipientOutcome.Status, String)) { self.outcome = outcome }
-}
-
-func monotonic() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }

@@ -14,7 +14,7 @@ public enum LookupRole {
         let account = start.account(for: .lookup)
         start.drop(PrivilegeDrop(account: account, chrootDirectory: start.config.configDirectory))
         let state = LookupState(config: start.config, logger: start.logger)
-        let peers = PeerTable()
+        let peers = PeerChannels()
         start.serveMaster(
             MasterHandlers(
                 attach: { role, fd in
@@ -84,21 +84,4 @@ final class LookupState: @unchecked Sendable {
                 with: .rejected(ReplyStatus(code: 451, enhanced: "4.3.0", text: "Unsupported lookup request")))
         }
     }
-}
-
-/// The current channel to each peer; a new one from the master replaces the old.
-final class PeerTable: @unchecked Sendable {
-    private let lock = Lock()
-    private var channels: [Role: IPCChannel] = [:]
-
-    func replace(_ role: Role, with channel: IPCChannel) {
-        let old = lock.withLock { () -> IPCChannel? in
-            let old = channels[role]
-            channels[role] = channel
-            return old
-        }
-        old?.shutdown()
-    }
-
-    func channel(_ role: Role) -> IPCChannel? { lock.withLock { channels[role] } }
 }

@@ -51,10 +51,3 @@ final class ChildRecord {
         return min(delay, 60)
     }
 }
-
-/// Monotonic seconds: restart timing must not follow wall-clock jumps.
-func monotonicNow() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}

@@ -8,7 +8,7 @@ extension Master {
     /// the shutdown phases' deadlines.
     func loop() -> Int32 {
         while true {
-            let now = monotonicNow()
+            let now = MonotonicClock.now()
             var fds = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
             var owners: [ChildRecord] = []
             for record in children.values {
@@ -103,7 +103,7 @@ extension Master {
                 record.state = .stopped
                 continue
             }
-            let now = monotonicNow()
+            let now = MonotonicClock.now()
             let delay = record.restartDelay(now: now)
             if record.quickDeaths >= 5 {
                 logger.critical(
@@ -123,7 +123,7 @@ extension Master {
 
     /// Restarts what is due and moves the shutdown along.
     private func advance() -> Int32? {
-        let now = monotonicNow()
+        let now = MonotonicClock.now()
         if !shuttingDown {
             for record in children.values {
                 if case .waiting(let at) = record.state, at <= now { spawn(record.role) }
@@ -168,7 +168,7 @@ extension Master {
 
     private func startPhase() {
         guard let phase = shutdownPhases.first else { return }
-        phaseDeadline = monotonicNow() + Double(config.shutdownTimeout)
+        phaseDeadline = MonotonicClock.now() + Double(config.shutdownTimeout)
         for role in phase {
             guard let record = children[role], let pid = record.pid, let channel = record.channel else { continue }
             send(.shutdown, to: record)

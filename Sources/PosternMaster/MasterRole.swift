@@ -119,7 +119,7 @@ public final class Master {
             (masterEnd, childEnd) = try ChildSpawn.socketPair()
         } catch {
             logger.error("cannot create channel for \(role.rawValue): \(error)")
-            record.state = .waiting(restartAt: monotonicNow() + record.restartDelay(now: monotonicNow()))
+            record.state = .waiting(restartAt: MonotonicClock.now() + record.restartDelay(now: MonotonicClock.now()))
             return
         }
         let devNull = open("/dev/null", O_WRONLY | O_CLOEXEC)
@@ -134,13 +134,13 @@ public final class Master {
         } catch {
             close(masterEnd)
             logger.error("cannot spawn \(role.rawValue): \(error)")
-            record.state = .waiting(restartAt: monotonicNow() + record.restartDelay(now: monotonicNow()))
+            record.state = .waiting(restartAt: MonotonicClock.now() + record.restartDelay(now: MonotonicClock.now()))
             return
         }
         let channel = IPCChannel(fd: masterEnd, peer: role)
         record.state = .running(pid: pid, channel: channel)
         record.channelAtEOF = false
-        record.startedAt = monotonicNow()
+        record.startedAt = MonotonicClock.now()
         logger.info("started \(role.rawValue), pid=\(pid)")
         send(.configure(text: config.render()), to: record)
         if role == .listener {

@@ -198,43 +198,15 @@ final class QueueService: @unchecked Sendable {
         state.async { [self] in
             draining = true
             logger.info("draining, deliveries in flight=\(inFlight.count)")
-            checkDrained(deadline: monotonicSeconds() + Double(timeout))
+            checkDrained(deadline: MonotonicClock.now() + Double(timeout))
         }
     }
 
     private func checkDrained(deadline: Double) {
-        if inFlight.isEmpty && !commitRunning && pendingCommits.isEmpty || monotonicSeconds() > deadline {
+        if inFlight.isEmpty && !commitRunning && pendingCommits.isEmpty || MonotonicClock.now() > deadline {
             logger.info("stopped")
             exit(0)
         }
         state.asyncAfter(deadline: .now() + 0.05) { self.checkDrained(deadline: deadline) }
     }
-}
-
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
-
-/// The current channel to each peer role.
-final class PeerChannels: @unchecked Sendable {
-    private let lock = Lock()
-    private var channels: [Role: IPCChannel] = [:]
-
-    func replace(_ role: Role, with channel: IPCChannel) {
-        let old = lock.withLock { () -> IPCChannel? in
-            defer { channels[role] = channel }
-            return channels[role]
-        }
-        old?.shutdown()
-    }
-
-    func remove(_ channel: IPCChannel) {
-        lock.withLock {
-            if channels[channel.peer] === channel { channels[channel.peer] = nil }
-        }
-    }
-
-    func channel(_ role: Role) -> IPCChannel? { lock.withLock { channels[role] } }
 }

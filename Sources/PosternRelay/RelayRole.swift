@@ -13,8 +13,7 @@ public enum RelayRole {
     public static func run(_ start: ChildStart) -> Never {
         let account = start.account(for: .relay)
         start.drop(PrivilegeDrop(account: account, chrootDirectory: start.config.emptyDirectory))
-        let peers = Lock()
-        var queue: IPCChannel?
+        let peers = PeerChannels()
         start.serveMaster(
             MasterHandlers(attach: { role, fd in
                 guard role == .queue else {
@@ -28,11 +27,7 @@ public enum RelayRole {
                         with: .rejected(
                             ReplyStatus(code: 451, enhanced: "4.4.0", text: "Remote delivery is not available")))
                 }
-                let old = peers.withLock { () -> IPCChannel? in
-                    defer { queue = channel }
-                    return queue
-                }
-                old?.shutdown()
+                peers.replace(role, with: channel)
             }))
         try? start.master.send(.ready(.relay))
         while true { pause() }

@@ -1,0 +1,28 @@
+import PosternCore
+
+/// The current channel to each peer role of a process. The master hands
+/// over a new channel when a peer restarts; the new one replaces the old,
+/// which is shut down (its pending requests fail and are retried).
+public final class PeerChannels: @unchecked Sendable {
+    private let lock = Lock()
+    private var channels: [Role: IPCChannel] = [:]
+
+    public init() {}
+
+    public func replace(_ role: Role, with channel: IPCChannel) {
+        let old = lock.withLock { () -> IPCChannel? in
+            defer { channels[role] = channel }
+            return channels[role]
+        }
+        old?.shutdown()
+    }
+
+    /// Forgets a channel that closed, unless it was already replaced.
+    public func remove(_ channel: IPCChannel) {
+        lock.withLock {
+            if channels[channel.peer] === channel { channels[channel.peer] = nil }
+        }
+    }
+
+    public func channel(_ role: Role) -> IPCChannel? { lock.withLock { channels[role] } }
+}
