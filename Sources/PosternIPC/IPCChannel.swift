@@ -28,6 +28,9 @@ public final class IPCChannel: @unchecked Sendable {
     private var nextRequestID: UInt32 = 1
     private var pending: [UInt32: (Result<Frame, IPCError>) -> Void] = [:]
     private var isClosed = false
+    /// The descriptor has been closed; its number may already belong to
+    /// another channel, so nothing may touch it any more.
+    private var descriptorReleased = false
 
     public init(fd: Int32, peer: Role) {
         self.fd = fd
@@ -98,7 +101,14 @@ public final class IPCChannel: @unchecked Sendable {
             throw .sendFailed(errno: errno)
         }
         let received = Array(fds.prefix(Int(nfds)))
-        if n == 0 && received.isEmpty { return nil }
+        if n == 0 && received.isEmpty {
+            // On SOCK_SEQPACKET an empty datagram also reads as 0 bytes:
+            // only a hung-up peer is end of file; an empty frame is a violation.
+            let rdhup: Int16 = 0x2000  // POLLRDHUP, hidden behind _GNU_SOURCE
+            var p = pollfd(fd: fd, events: Int16(POLLIN) | rdhup, revents: 0)
+            if poll(&p, 1, 0) < 0 || p.revents & (Int16(POLLHUP) | rdhup) != 0 { return nil }
+            throw .violation(.truncated)
+        }
         if flags & Int32(MSG_TRUNC) != 0 || flags & Int32(MSG_CTRUNC) != 0 || n > FrameHeader.maxSize {
             received.forEach { _ = close($0) }
             throw .violation(.frameTooLarge(n))
@@ -154,14 +164,28 @@ public final class IPCChannel: @unchecked Sendable {
             }
             failed.forEach { $0(.failure(.closed)) }
             onClose(reason)
-            _ = Glibc.close(fd)
+            release()
         }
     }
 
     /// Stops the channel: the reader wakes up, fails what is pending and closes.
     public func shutdown() {
-        lock.withLock { isClosed = true }
-        _ = Glibc.shutdown(fd, Int32(SHUT_RDWR))
+        lock.withLock {
+            isClosed = true
+            if !descriptorReleased { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+        }
+    }
+
+    /// Closes the descriptor exactly once, for a channel whose owner reads
+    /// it directly (the master) or when the reader thread ends.
+    public func release() {
+        lock.withLock {
+            isClosed = true
+            if !descriptorReleased {
+                descriptorReleased = true
+                _ = Glibc.close(fd)
+            }
+        }
     }
 
     public var closed: Bool { lock.withLock { isClosed } }

@@ -74,6 +74,14 @@ extension Master {
             switch frame.message {
             case .ready(let role):
                 logger.info("\(role.rawValue) ready, pid=\(record.pid ?? 0)")
+            case .peerViolation(let offender, let reason)
+            where !Edge.allCases.contains(where: { $0.touches(record.role) && $0.peer(of: record.role) == offender }):
+                // A child may only accuse a peer it shares a socketpair with:
+                // otherwise one compromised child could have any other killed.
+                logger.error(
+                    "\(record.role.rawValue) accuses \(offender.rawValue), which is not its peer (\(reason)); restarting \(record.role.rawValue)"
+                )
+                if let pid = record.pid { kill(pid, SIGKILL) }
             case .peerViolation(let offender, let reason):
                 logger.error(
                     "\(record.role.rawValue) reports a protocol violation by \(offender.rawValue): \(reason); restarting \(offender.rawValue)"
@@ -96,8 +104,7 @@ extension Master {
             if pid <= 0 { return }
             guard let record = children.values.first(where: { $0.pid == pid }) else { continue }
             let how = describe(status: status)
-            record.channel?.shutdown()
-            if let fd = record.channel?.fd { close(fd) }
+            record.channel?.release()
             if shuttingDown {
                 logger.info("\(record.role.rawValue) exited, pid=\(pid), \(how)")
                 record.state = .stopped

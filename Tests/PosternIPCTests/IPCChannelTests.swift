@@ -108,4 +108,42 @@ final class IPCChannelTests: XCTestCase {
         client.shutdown()
         server.shutdown()
     }
+
+    /// On SOCK_SEQPACKET an empty datagram reads as 0 bytes, like end of file.
+    func testEmptyDatagramIsAViolationNotEndOfFile() throws {
+        let (a, b) = try pair()
+        let receiver = IPCChannel(fd: b, peer: .listener)
+        defer {
+            close(a)
+            close(b)
+        }
+        XCTAssertEqual(send(a, nil, 0, 0), 0)
+        XCTAssertThrowsError(try receiver.receive()) { error in
+            XCTAssertEqual(error as? IPCError, .violation(.truncated))
+        }
+        shutdown(a, Int32(SHUT_RDWR))
+        XCTAssertNil(try receiver.receive())
+    }
+
+    /// After the reader closed its descriptor, a late shutdown() must not
+    /// touch the number, which may already belong to a new channel.
+    func testShutdownAfterTheReaderEndedLeavesTheNumberAlone() throws {
+        let (a, b) = try pair()
+        let old = IPCChannel(fd: b, peer: .lookup)
+        let ended = expectation(description: "reader ended")
+        old.start(onRequest: { _ in }, onClose: { _ in ended.fulfill() })
+        close(a)
+        wait(for: [ended], timeout: 5)
+        usleep(50_000)
+        let (c, d) = try pair()
+        defer {
+            close(c)
+            close(d)
+        }
+        old.shutdown()
+        let ping = FrameCodec.encode(.shutdown, requestID: 0, isResponse: false)
+        XCTAssertEqual(send(c, ping, ping.count, 0), ping.count)
+        let fresh = IPCChannel(fd: d, peer: .lookup)
+        XCTAssertEqual(try fresh.receive()?.message, .shutdown)
+    }
 }
