@@ -319,7 +319,8 @@ class Daemon:
 
     def is_ready(self) -> dict[str, int] | None:
         """The children, once every role runs and has told the master it is
-        ready (and the listener listens, the lookup has its user table)."""
+        ready (and the listener listens, the lookup has its user table, and
+        every IPC edge is in place)."""
         self.assert_running()
         kids = self.children()
         if set(kids) != set(ROLES):
@@ -331,6 +332,10 @@ class Daemon:
         if f"postern/listener[{kids['listener']}]: listening on" not in text:
             return None
         if f"postern/lookup[{kids['lookup']}]: user database loaded" not in text:
+            return None
+        # A peer's end arrives by SCM_RIGHTS on the child's master channel,
+        # which it may read after telling the master it is ready.
+        if self.missing_edges(kids):
             return None
         return kids
 
