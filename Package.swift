@@ -61,6 +61,7 @@ let package = Package(
         .testTarget(name: "PosternIPCTests", dependencies: ["PosternIPC", "PosternCore"]),
         .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol"]),
         .testTarget(name: "PosternLocalTests", dependencies: ["PosternLocal", "PosternCore"]),
+        .testTarget(name: "PosternListenerTests", dependencies: ["PosternListener"]),
         .testTarget(name: "PosternLookupTests", dependencies: ["PosternLookup", "PosternIPC"]),
         .testTarget(name: "PosternQueueTests", dependencies: ["PosternQueue", "PosternCore", "PosternIPC"]),
     ],
