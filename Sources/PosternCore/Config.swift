@@ -45,6 +45,22 @@ public struct PosternConfig: Equatable, Sendable {
     public var maxHopCount: Int
     /// Simultaneous SMTP connections the listener accepts.
     public var maxConnections: Int
+    /// Simultaneous connections from one client address.
+    public var maxConnectionsPerClient: Int
+    /// Connections one client address may open per minute; 0 = no limit.
+    public var maxConnectionRatePerClient: Int
+    /// Errors (bad commands, refused recipients) before a session is closed.
+    public var maxErrorsPerSession: Int
+    /// Seconds the listener waits for a command (RFC 5321 §4.5.3.2: ≥ 5 min).
+    public var commandTimeout: Int
+    /// Seconds the listener waits for the next data block within DATA/BDAT.
+    public var dataBlockTimeout: Int
+    /// What a bare CR or LF in a message body gets: refused, or made CRLF.
+    public var bareLineEndings: BareLineEndings
+    /// DNS block list zones the lookup queries for every client address.
+    public var dnsBlocklists: [String]
+    /// DNS servers for the lookup; empty = those of /etc/resolv.conf.
+    public var dnsResolvers: [ListenAddress]
 
     public enum Defaults {
         public static let listen = [ListenAddress(host: "127.0.0.1", port: 25, isIPv6: false)]
@@ -66,6 +82,11 @@ public struct PosternConfig: Equatable, Sendable {
         public static let mailGroup = "mail"
         public static let maxHopCount = 100
         public static let maxConnections = 200
+        public static let maxConnectionsPerClient = 20
+        public static let maxConnectionRatePerClient = 120
+        public static let maxErrorsPerSession = 10
+        public static let commandTimeout = 300
+        public static let dataBlockTimeout = 180
     }
 
     /// Every option at its default, for the given host name (which is also the
@@ -95,6 +116,14 @@ public struct PosternConfig: Equatable, Sendable {
         self.mailGroup = Defaults.mailGroup
         self.maxHopCount = Defaults.maxHopCount
         self.maxConnections = Defaults.maxConnections
+        self.maxConnectionsPerClient = Defaults.maxConnectionsPerClient
+        self.maxConnectionRatePerClient = Defaults.maxConnectionRatePerClient
+        self.maxErrorsPerSession = Defaults.maxErrorsPerSession
+        self.commandTimeout = Defaults.commandTimeout
+        self.dataBlockTimeout = Defaults.dataBlockTimeout
+        self.bareLineEndings = .reject
+        self.dnsBlocklists = []
+        self.dnsResolvers = []
     }
 
     /// Whether mail for this domain is delivered here. Case-insensitive, and
@@ -145,10 +174,30 @@ public struct PosternConfig: Equatable, Sendable {
             case .mailGroup: add(option, mailGroup)
             case .maxHopCount: add(option, "\(maxHopCount)")
             case .maxConnections: add(option, "\(maxConnections)")
+            case .maxConnectionsPerClient: add(option, "\(maxConnectionsPerClient)")
+            case .maxConnectionRatePerClient: add(option, "\(maxConnectionRatePerClient)")
+            case .maxErrorsPerSession: add(option, "\(maxErrorsPerSession)")
+            case .commandTimeout: add(option, ConfigValue.renderDuration(commandTimeout))
+            case .dataBlockTimeout: add(option, ConfigValue.renderDuration(dataBlockTimeout))
+            case .bareLineEndings: add(option, bareLineEndings.rawValue)
+            case .dnsBlocklists:
+                add(option, dnsBlocklists.isEmpty ? ConfigOption.noneKeyword : dnsBlocklists.joined(separator: ", "))
+            case .dnsResolvers:
+                add(
+                    option,
+                    dnsResolvers.isEmpty
+                        ? ConfigOption.noneKeyword : dnsResolvers.map(\.description).joined(separator: ", "))
             }
         }
         return lines.joined(separator: "\n") + "\n"
     }
+}
+
+/// What the listener does with a bare CR or LF inside a message: the
+/// default refuses the message (no SMTP smuggling); `normalize` repairs it.
+public enum BareLineEndings: String, Sendable, Equatable {
+    case reject
+    case normalize
 }
 
 /// The options of `postern.conf`, in the order `render()` prints them, with
@@ -176,10 +225,20 @@ enum ConfigOption: String, CaseIterable, Sendable {
     case mailGroup = "MailGroup"
     case maxHopCount = "MaxHopCount"
     case maxConnections = "MaxConnections"
+    case maxConnectionsPerClient = "MaxConnectionsPerClient"
+    case maxConnectionRatePerClient = "MaxConnectionRatePerClient"
+    case maxErrorsPerSession = "MaxErrorsPerSession"
+    case commandTimeout = "Timeout.command"
+    case dataBlockTimeout = "Timeout.datablock"
+    case bareLineEndings = "BareLineEndings"
+    case dnsBlocklists = "DnsBlocklists"
+    case dnsResolvers = "DnsResolvers"
 
     /// `LogFile = syslog`: the explicit way to say "no log file", so that
     /// `render()` can name the default. Not a path, so it cannot clash.
     static let syslogKeyword = "syslog"
+    /// An empty list (no block lists; the resolvers of /etc/resolv.conf).
+    static let noneKeyword = "none"
 
     /// Only Listen may appear more than once: each line adds a socket. For
     /// any other option a second line is almost always a forgotten first

@@ -203,6 +203,47 @@ struct ConfigParser {
             case .maxConnections:
                 // A million is beyond any descriptor table; more is a typo.
                 config.maxConnections = try ConfigValue.integer(value, in: 1...1_000_000)
+            case .maxConnectionsPerClient:
+                config.maxConnectionsPerClient = try ConfigValue.integer(value, in: 1...1_000_000)
+            case .maxConnectionRatePerClient:
+                config.maxConnectionRatePerClient = try ConfigValue.integer(value, in: 0...1_000_000)
+            case .maxErrorsPerSession:
+                config.maxErrorsPerSession = try ConfigValue.integer(value, in: 1...1_000)
+            case .commandTimeout:
+                // RFC 5321 §4.5.3.2 asks for at least five minutes; less is
+                // allowed for a busy server, but not less than ten seconds.
+                config.commandTimeout = try ConfigValue.duration(value, in: 10...3_600)
+            case .dataBlockTimeout:
+                config.dataBlockTimeout = try ConfigValue.duration(value, in: 10...3_600)
+            case .bareLineEndings:
+                guard let mode = BareLineEndings(rawValue: ConfigText.asciiLowercased(value)) else {
+                    throw ConfigValueError("\(ConfigText.quoted(value)) is neither reject nor normalize")
+                }
+                config.bareLineEndings = mode
+            case .dnsBlocklists:
+                if ConfigText.asciiLowercased(value) == ConfigOption.noneKeyword {
+                    config.dnsBlocklists = []
+                    return
+                }
+                switch ConfigValue.domainList(value) {
+                case .success(let zones): config.dnsBlocklists = zones
+                case .failure(let reasons): for r in reasons.all { fail(line, option, r.reason) }
+                }
+            case .dnsResolvers:
+                if ConfigText.asciiLowercased(value) == ConfigOption.noneKeyword {
+                    config.dnsResolvers = []
+                    return
+                }
+                var servers: [ListenAddress] = []
+                for item in value.split(whereSeparator: { $0 == "," || $0 == " " }) {
+                    let text = String(item)
+                    // A bare address means port 53.
+                    let withPort =
+                        text.contains(":") && !text.hasPrefix("[") && text.split(separator: ":").count > 2
+                        ? "[\(text)]:53" : (text.contains(":") ? text : "\(text):53")
+                    servers.append(try ListenAddress.parse(withPort))
+                }
+                config.dnsResolvers = servers
             }
         } catch {
             fail(line, option, error.reason)

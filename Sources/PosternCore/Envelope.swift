@@ -15,11 +15,20 @@ public struct Envelope: Equatable, Sendable {
     public var attempts: Int32
     /// Seconds since the epoch of the next delivery attempt.
     public var nextAttempt: Int64
+    /// RET= of MAIL; nil when not given.
+    public var dsnReturn: DSNReturn?
+    /// ENVID= of MAIL, decoded; empty when not given.
+    public var envelopeID: String
+    /// BODY= of MAIL; nil when not given.
+    public var bodyType: MessageBodyType?
+    /// The SMTPUTF8 parameter of MAIL (RFC 6531).
+    public var smtputf8: Bool
 
     public init(
         queueID: QueueID, sender: String, recipients: [Recipient], arrival: Int64,
         clientAddress: String, clientHelo: String, authUser: String = "", size: Int64,
-        attempts: Int32 = 0, nextAttempt: Int64 = 0
+        attempts: Int32 = 0, nextAttempt: Int64 = 0, dsnReturn: DSNReturn? = nil, envelopeID: String = "",
+        bodyType: MessageBodyType? = nil, smtputf8: Bool = false
     ) {
         self.queueID = queueID
         self.sender = sender
@@ -31,6 +40,10 @@ public struct Envelope: Equatable, Sendable {
         self.size = size
         self.attempts = attempts
         self.nextAttempt = nextAttempt
+        self.dsnReturn = dsnReturn
+        self.envelopeID = envelopeID
+        self.bodyType = bodyType
+        self.smtputf8 = smtputf8
     }
 
     public func validate() throws {
@@ -38,6 +51,7 @@ public struct Envelope: Equatable, Sendable {
         try EnvelopeField.validate(clientAddress, field: "client", limit: 64)
         try EnvelopeField.validate(clientHelo, field: "helo", limit: EnvelopeField.maxAddressLength)
         try EnvelopeField.validate(authUser, field: "auth", limit: EnvelopeField.maxAddressLength)
+        try EnvelopeField.validate(envelopeID, field: "envid", limit: 100)
         for r in recipients { try r.validate() }
     }
 }
@@ -56,17 +70,30 @@ public struct Recipient: Equatable, Sendable {
     public var state: State
     /// The last delivery result text (reason for a deferral or failure).
     public var lastResult: String
+    /// NOTIFY= of RCPT; empty when not given.
+    public var notify: DSNNotify
+    /// ORCPT= of RCPT as `type;address`, decoded; empty when not given.
+    public var originalRecipient: String
 
-    public init(address: String, localUser: String, state: State = .pending, lastResult: String = "") {
+    public init(
+        address: String, localUser: String, state: State = .pending, lastResult: String = "",
+        notify: DSNNotify = [], originalRecipient: String = ""
+    ) {
         self.address = address
         self.localUser = localUser
         self.state = state
         self.lastResult = lastResult
+        self.notify = notify
+        self.originalRecipient = originalRecipient
     }
+
+    /// A recipient the lookup accepted for relaying has no local user.
+    public var isRemote: Bool { localUser.isEmpty }
 
     public func validate() throws {
         try EnvelopeField.validate(address, field: "recipient", limit: EnvelopeField.maxAddressLength)
         try EnvelopeField.validate(localUser, field: "user", limit: 64)
         try EnvelopeField.validate(lastResult, field: "result")
+        try EnvelopeField.validate(originalRecipient, field: "orcpt", limit: 500)
     }
 }

@@ -81,18 +81,64 @@ public struct WorkerIdentity: Equatable, Sendable {
     }
 }
 
-/// What the listener asks the queue to commit.
+/// Who is on the other end of an SMTP session, as the listener saw it.
+/// The lookup re-derives every decision from it (the client's rights are
+/// recomputed from its address, never taken from the listener's word).
+public struct ClientContext: Equatable, Sendable {
+    public var address: String
+    /// The name the lookup found for the address at connect time; empty if none.
+    public var hostname: String
+    /// The authenticated user; empty when the session has not authenticated.
+    public var authenticatedUser: String
+
+    public init(address: String, hostname: String = "", authenticatedUser: String = "") {
+        self.address = address
+        self.hostname = hostname
+        self.authenticatedUser = authenticatedUser
+    }
+}
+
+/// The lookup's answer at connect time.
+public struct ClientVerdict: Equatable, Sendable {
+    public enum Action: UInt8, Sendable {
+        case accept = 0
+        case reject = 1
+        case discard = 2
+    }
+    public var action: Action
+    /// The reply for a rejected client (its greeting); unused otherwise.
+    public var status: ReplyStatus
+    public var mayRelay: Bool
+    public var hostname: String
+
+    public init(action: Action, status: ReplyStatus, mayRelay: Bool, hostname: String) {
+        self.action = action
+        self.status = status
+        self.mayRelay = mayRelay
+        self.hostname = hostname
+    }
+}
+
+/// What the listener asks the queue to commit: the envelope as the
+/// session built it. The queue adds what only it may decide (arrival time,
+/// size from the file, delivery state) and validates every field again.
 public struct CommitRequest: Equatable, Sendable {
     public var queueID: QueueID
     public var sender: String
-    public var recipients: [DeliveryRecipient]
+    /// Address, local user (empty: remote), NOTIFY and ORCPT of each.
+    public var recipients: [Recipient]
     public var clientAddress: String
     public var clientHelo: String
     public var authUser: String
+    public var dsnReturn: DSNReturn?
+    public var envelopeID: String
+    public var bodyType: MessageBodyType?
+    public var smtputf8: Bool
 
     public init(
-        queueID: QueueID, sender: String, recipients: [DeliveryRecipient], clientAddress: String,
-        clientHelo: String, authUser: String
+        queueID: QueueID, sender: String, recipients: [Recipient], clientAddress: String,
+        clientHelo: String, authUser: String, dsnReturn: DSNReturn? = nil, envelopeID: String = "",
+        bodyType: MessageBodyType? = nil, smtputf8: Bool = false
     ) {
         self.queueID = queueID
         self.sender = sender
@@ -100,6 +146,10 @@ public struct CommitRequest: Equatable, Sendable {
         self.clientAddress = clientAddress
         self.clientHelo = clientHelo
         self.authUser = authUser
+        self.dsnReturn = dsnReturn
+        self.envelopeID = envelopeID
+        self.bodyType = bodyType
+        self.smtputf8 = smtputf8
     }
 }
 
@@ -118,8 +168,15 @@ public enum IPCMessage: Equatable, Sendable {
     case ready(Role)
     case peerViolation(Role, reason: String)
     // listener -> lookup
-    case checkRecipient(address: String, client: String)
+    case checkClient(ClientContext)
+    case clientVerdict(ClientVerdict)
+    case checkSender(address: String, client: ClientContext)
+    case accepted
+    case discarded
+    case checkRecipient(address: String, client: ClientContext)
     case recipientAccepted(localUser: String)
+    /// A recipient elsewhere that this client may relay to.
+    case recipientRemote(domain: String)
     case rejected(ReplyStatus)
     // listener -> queue
     case openMessage
@@ -144,6 +201,12 @@ public enum IPCMessage: Equatable, Sendable {
         case checkRecipient = 20
         case recipientAccepted = 21
         case rejected = 22
+        case checkClient = 23
+        case clientVerdict = 24
+        case checkSender = 25
+        case accepted = 26
+        case discarded = 27
+        case recipientRemote = 28
         case openMessage = 30
         case messageOpened = 31
         case commitMessage = 32
@@ -173,6 +236,12 @@ public enum IPCMessage: Equatable, Sendable {
         case .ready: return .ready
         case .peerViolation: return .peerViolation
         case .checkRecipient: return .checkRecipient
+        case .checkClient: return .checkClient
+        case .clientVerdict: return .clientVerdict
+        case .checkSender: return .checkSender
+        case .accepted: return .accepted
+        case .discarded: return .discarded
+        case .recipientRemote: return .recipientRemote
         case .recipientAccepted: return .recipientAccepted
         case .rejected: return .rejected
         case .openMessage: return .openMessage

@@ -17,29 +17,49 @@ extension IPCMessage {
             w.string(role.rawValue)
         case .listenSocket(let address):
             w.string(address)
-        case .userDatabase, .shutdown, .openMessage:
+        case .userDatabase, .shutdown, .openMessage, .accepted, .discarded:
             break
+        case .checkClient(let client):
+            encode(client: client, into: &w)
+        case .clientVerdict(let v):
+            w.u8(v.action.rawValue)
+            encode(status: v.status, into: &w)
+            w.bool(v.mayRelay)
+            w.string(v.hostname)
+        case .checkSender(let address, let client):
+            w.string(address)
+            encode(client: client, into: &w)
+        case .recipientRemote(let domain):
+            w.string(domain)
         case .peerViolation(let role, let reason):
             w.string(role.rawValue)
             w.string(reason)
         case .checkRecipient(let address, let client):
             w.string(address)
-            w.string(client)
+            encode(client: client, into: &w)
         case .recipientAccepted(let user):
             w.string(user)
         case .rejected(let status):
-            w.u16(status.code)
-            w.string(status.enhanced)
-            w.string(status.text)
+            encode(status: status, into: &w)
         case .messageOpened(let id), .committed(let id), .abortMessage(let id):
             w.string(id.value)
         case .commitMessage(let c):
             w.string(c.queueID.value)
             w.string(c.sender)
-            encode(recipients: c.recipients, into: &w)
+            w.u32(UInt32(c.recipients.count))
+            for r in c.recipients {
+                w.string(r.address)
+                w.string(r.localUser)
+                w.u8(r.notify.rawValue)
+                w.string(r.originalRecipient)
+            }
             w.string(c.clientAddress)
             w.string(c.clientHelo)
             w.string(c.authUser)
+            w.string(c.dsnReturn?.rawValue ?? "")
+            w.string(c.envelopeID)
+            w.string(c.bodyType?.rawValue ?? "")
+            w.bool(c.smtputf8)
         case .deliver(let job):
             w.string(job.queueID.value)
             w.string(job.sender)
@@ -62,6 +82,18 @@ extension IPCMessage {
             w.string(identity.home)
             w.string(identity.mailDirectory)
         }
+    }
+
+    private func encode(client: ClientContext, into w: inout ByteWriter) {
+        w.string(client.address)
+        w.string(client.hostname)
+        w.string(client.authenticatedUser)
+    }
+
+    private func encode(status: ReplyStatus, into w: inout ByteWriter) {
+        w.u16(status.code)
+        w.string(status.enhanced)
+        w.string(status.text)
     }
 
     private func encode(recipients: [DeliveryRecipient], into w: inout ByteWriter) {
@@ -98,14 +130,29 @@ extension IPCMessage {
             message = .peerViolation(who, reason: try r.field("reason"))
         case .checkRecipient:
             let address = try r.field("address", limit: EnvelopeField.maxAddressLength)
-            message = .checkRecipient(address: address, client: try r.field("client", limit: 64))
+            message = .checkRecipient(address: address, client: try client(&r))
+        case .checkSender:
+            let address = try r.field("address", limit: EnvelopeField.maxAddressLength)
+            message = .checkSender(address: address, client: try client(&r))
+        case .checkClient:
+            message = .checkClient(try client(&r))
+        case .clientVerdict:
+            guard let action = ClientVerdict.Action(rawValue: try r.u8()) else { throw .badField("action") }
+            let status = try replyStatus(&r)
+            let mayRelay = try r.bool()
+            let hostname = try r.field("hostname", limit: 255)
+            message = .clientVerdict(
+                ClientVerdict(action: action, status: status, mayRelay: mayRelay, hostname: hostname))
+        case .accepted:
+            message = .accepted
+        case .discarded:
+            message = .discarded
+        case .recipientRemote:
+            message = .recipientRemote(domain: try r.field("domain", limit: 255))
         case .recipientAccepted:
             message = .recipientAccepted(localUser: try r.field("user", limit: 64))
         case .rejected:
-            let code = try r.u16()
-            guard (400...599).contains(code) else { throw .badField("code") }
-            let enhanced = try r.field("enhanced", limit: 16)
-            message = .rejected(ReplyStatus(code: code, enhanced: enhanced, text: try r.field("text")))
+            message = .rejected(try replyStatus(&r))
         case .messageOpened:
             message = .messageOpened(try queueID(&r))
         case .committed:
@@ -115,14 +162,35 @@ extension IPCMessage {
         case .commitMessage:
             let id = try queueID(&r)
             let sender = try r.field("sender", limit: EnvelopeField.maxAddressLength)
-            let recipients = try decodeRecipients(&r)
+            let n = try r.count("recipients", limit: IPCLimits.maxRecipients)
+            var recipients: [Recipient] = []
+            recipients.reserveCapacity(n)
+            for _ in 0..<n {
+                let address = try r.field("recipient", limit: EnvelopeField.maxAddressLength)
+                let user = try r.field("user", limit: 64)
+                let notifyBits = try r.u8()
+                let notify = DSNNotify(rawValue: notifyBits)
+                guard notifyBits & ~0x0F == 0, !notify.contains(.never) || notify == .never else {
+                    throw .badField("notify")
+                }
+                let orcpt = try r.field("orcpt", limit: 500)
+                recipients.append(
+                    Recipient(address: address, localUser: user, notify: notify, originalRecipient: orcpt))
+            }
             let client = try r.field("client", limit: 64)
             let helo = try r.field("helo", limit: EnvelopeField.maxAddressLength)
             let auth = try r.field("auth", limit: EnvelopeField.maxAddressLength)
+            let ret = try r.field("ret", limit: 8)
+            let envid = try r.field("envid", limit: 100)
+            let body = try r.field("body", limit: 16)
+            let smtputf8 = try r.bool()
+            guard ret.isEmpty || DSNReturn(rawValue: ret) != nil else { throw .badField("ret") }
+            guard body.isEmpty || MessageBodyType(rawValue: body) != nil else { throw .badField("body") }
             message = .commitMessage(
                 CommitRequest(
                     queueID: id, sender: sender, recipients: recipients, clientAddress: client,
-                    clientHelo: helo, authUser: auth))
+                    clientHelo: helo, authUser: auth, dsnReturn: DSNReturn(rawValue: ret), envelopeID: envid,
+                    bodyType: MessageBodyType(rawValue: body), smtputf8: smtputf8))
         case .deliver:
             let id = try queueID(&r)
             let sender = try r.field("sender", limit: EnvelopeField.maxAddressLength)
@@ -155,6 +223,22 @@ extension IPCMessage {
         }
         try r.expectEnd()
         return message
+    }
+
+    private static func client(_ r: inout ByteReader) throws(IPCDecodeError) -> ClientContext {
+        let address = try r.field("client", limit: 64)
+        let hostname = try r.field("hostname", limit: 255)
+        return ClientContext(
+            address: address, hostname: hostname,
+            authenticatedUser: try r.field("authuser", limit: EnvelopeField.maxAddressLength))
+    }
+
+    /// A reply code a peer wants sent: 2xx to 5xx only, bounded texts.
+    private static func replyStatus(_ r: inout ByteReader) throws(IPCDecodeError) -> ReplyStatus {
+        let code = try r.u16()
+        guard (200...599).contains(code) else { throw .badField("code") }
+        let enhanced = try r.field("enhanced", limit: 16)
+        return ReplyStatus(code: code, enhanced: enhanced, text: try r.field("text"))
     }
 
     private static func role(_ r: inout ByteReader) throws(IPCDecodeError) -> Role {

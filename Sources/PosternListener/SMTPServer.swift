@@ -18,19 +18,29 @@ final class SMTPServer: @unchecked Sendable {
     struct State {
         var config: PosternConfig
         var servers: [Channel] = []
-        var sessions = 0
+        var limiter: ConnectionLimiter
     }
 
     init(config: PosternConfig, group: MultiThreadedEventLoopGroup, logger: Logger) {
         self.group = group
         self.logger = logger
-        self.state = NIOLockedValueBox(State(config: config))
+        self.state = NIOLockedValueBox(
+            State(
+                config: config,
+                limiter: ConnectionLimiter(
+                    maxTotal: config.maxConnections, maxPerClient: config.maxConnectionsPerClient,
+                    maxRatePerClient: config.maxConnectionRatePerClient)))
     }
 
     var config: PosternConfig { state.withLockedValue { $0.config } }
 
     func update(config: PosternConfig) {
-        state.withLockedValue { $0.config = config }
+        state.withLockedValue {
+            $0.config = config
+            $0.limiter.maxTotal = config.maxConnections
+            $0.limiter.maxPerClient = config.maxConnectionsPerClient
+            $0.limiter.maxRatePerClient = config.maxConnectionRatePerClient
+        }
         logger.info("configuration reloaded")
     }
 
@@ -41,8 +51,6 @@ final class SMTPServer: @unchecked Sendable {
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handler = SMTPSessionHandler(server: self, services: services, logger: logger)
-                    try channel.pipeline.syncOperations.addHandler(
-                        IdleStateHandler(readTimeout: .seconds(Int64(SMTPSessionHandler.commandTimeout))))
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
@@ -56,24 +64,22 @@ final class SMTPServer: @unchecked Sendable {
         }
     }
 
-    /// Takes a session slot; false when the listener is full.
-    func openSession() -> Bool {
-        state.withLockedValue {
-            guard $0.sessions < $0.config.maxConnections else { return false }
-            $0.sessions += 1
-            return true
-        }
+    /// Takes a session slot for a client, within the connection limits.
+    func openSession(for client: String) -> ConnectionLimiter.Admission {
+        state.withLockedValue { $0.limiter.admit(client, now: MonotonicClock.now()) }
     }
 
-    func closeSession() { state.withLockedValue { $0.sessions -= 1 } }
+    func closeSession(for client: String) { state.withLockedValue { $0.limiter.release(client) } }
+
+    var sessionCount: Int { state.withLockedValue { $0.limiter.total } }
 
     /// SIGTERM path: stop accepting, let sessions end up to the bound, exit.
     func drainAndExit(timeout: Int) {
         let servers = state.withLockedValue { $0.servers }
         for s in servers { s.close(promise: nil) }
-        logger.info("stopped accepting, sessions=\(state.withLockedValue { $0.sessions })")
+        logger.info("stopped accepting, sessions=\(sessionCount)")
         let deadline = MonotonicClock.now() + Double(timeout)
-        while MonotonicClock.now() < deadline && state.withLockedValue({ $0.sessions }) > 0 {
+        while MonotonicClock.now() < deadline && sessionCount > 0 {
             usleep(20_000)
         }
         logger.info("stopped")

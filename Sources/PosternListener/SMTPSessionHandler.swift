@@ -10,26 +10,29 @@ import SMTPProtocol
 /// policy questions sent to lookup, the message streamed into the spool
 /// descriptor the queue handed over, the commit asked of the queue. Answers
 /// from other processes arrive on IPC threads and hop to this channel's
-/// event loop before they touch the machine.
+/// event loop before they touch the machine. While the machine waits for an
+/// answer the socket is not read (backpressure), so a pipelining client can
+/// never make the session buffer without bound.
 final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    /// RFC 5321 §4.5.3.2: at least five minutes for a command.
-    static let commandTimeout = 300
-
     private let server: SMTPServer
     private let services: PeerChannels
-    private var logger: Logger
+    private let logger: Logger
     private var machine: SMTPServerStateMachine?
     private var context: ChannelHandlerContext?
-    private var clientAddress = "unknown"
-    private var hasSlot = false
+    private var client = ClientContext(address: "unknown")
+    private var admitted = false
+    private var discardAll = false
+    private var discardCurrent = false
     private var spoolFD: Int32 = -1
     private var queueID: QueueID?
     private var spoolWriteFailed = false
     private var output: [UInt8] = []
     private var closing = false
+    private var timer: Scheduled<Void>?
+    private var readPaused = false
 
     init(server: SMTPServer, services: PeerChannels, logger: Logger) {
         self.server = server
@@ -37,36 +40,82 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         self.logger = logger
     }
 
+    // MARK: connection
+
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
-        clientAddress = context.remoteAddress?.ipAddress ?? "unknown"
+        client.address = context.remoteAddress?.ipAddress ?? "unknown"
         let config = server.config
-        guard server.openSession() else {
-            logger.warning("too many connections, client=\(clientAddress)")
-            let reply = SMTPReply(
-                code: 421, enhanced: "4.7.0", text: "\(config.myHostname) Too many connections, try again later")
-            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: reply.rendered)))
-                .whenComplete { _ in context.close(promise: nil) }
+        switch server.openSession(for: client.address) {
+        case .admitted:
+            admitted = true
+        case .tooManyConnections:
+            refuse(context, "421 4.7.0 \(config.myHostname) Too many connections, try again later")
+            return
+        case .tooManyFromClient:
+            refuse(context, "421 4.7.0 \(config.myHostname) Too many connections from your address")
+            return
+        case .tooFast:
+            refuse(context, "421 4.7.0 \(config.myHostname) Connection rate limit exceeded, slow down")
             return
         }
-        hasSlot = true
-        logger.info("connect from \(clientAddress)")
+        logger.info("connect from \(client.address)")
+        pauseReading(context)
+        armTimer(seconds: config.commandTimeout)
+        guard let lookup = services.channel(.lookup) else {
+            refuse(context, "421 4.3.0 \(config.myHostname) Service temporarily unavailable")
+            return
+        }
+        lookup.request(.checkClient(client)) { [self] result in
+            guard let loop = self.context?.eventLoop else { return }
+            loop.execute { [self] in
+                guard let context = self.context else { return }
+                guard case .success(let frame) = result, case .clientVerdict(let verdict) = frame.message else {
+                    refuse(context, "421 4.3.0 \(config.myHostname) Service temporarily unavailable")
+                    return
+                }
+                begin(context, verdict: verdict, config: config)
+            }
+        }
+    }
+
+    /// The lookup has judged the client: greet it (or refuse it in the
+    /// greeting) and start reading.
+    private func begin(_ context: ChannelHandlerContext, verdict: ClientVerdict, config: PosternConfig) {
+        client.hostname = verdict.hostname
+        discardAll = verdict.action == .discard
         let settings = SMTPServerSettings(
             hostname: config.myHostname, greeting: config.expandedGreeting(date: RFC5322Date.now()),
             maxMessageSize: config.maxMessageSize, maxRecipients: config.maxRecipientsPerMessage,
-            maxReceivedHeaders: config.maxHopCount)
-        var m = SMTPServerStateMachine(settings: settings, clientAddress: clientAddress)
-        let actions = m.start()
+            maxErrors: config.maxErrorsPerSession, maxReceivedHeaders: config.maxHopCount,
+            maxPendingInput: 256 << 10,
+            privacy: Set(config.privacyOptions.compactMap { PrivacyFlag(rawValue: $0.rawValue) }),
+            bareLineEndings: config.bareLineEndings == .normalize ? .normalize : .reject,
+            commandTimeout: config.commandTimeout, dataTimeout: config.dataBlockTimeout)
+        var m = SMTPServerStateMachine(settings: settings, clientAddress: client.address)
+        let rejection =
+            verdict.action == .reject
+            ? SMTPReply(code: Int(verdict.status.code), enhanced: verdict.status.enhanced, text: verdict.status.text)
+            : nil
+        let actions = m.start(rejection: rejection)
         machine = m
         perform(actions)
     }
 
+    private func refuse(_ context: ChannelHandlerContext, _ line: String) {
+        logger.info("refused \(client.address): \(line)")
+        closing = true
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: line + "\r\n")))
+            .whenComplete { _ in context.close(promise: nil) }
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         if spoolFD >= 0 || queueID != nil { abortSpool() }
-        if hasSlot {
-            hasSlot = false
-            server.closeSession()
-            logger.info("disconnect from \(clientAddress)")
+        timer?.cancel()
+        if admitted {
+            admitted = false
+            server.closeSession(for: client.address)
+            logger.info("disconnect from \(client.address)")
         }
         machine = nil
         self.context = nil
@@ -80,20 +129,40 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         perform(actions)
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent, var m = machine {
-            logger.info("timeout, client=\(clientAddress)")
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        logger.info("connection error, client=\(client.address): \(error)")
+        context.close(promise: nil)
+    }
+
+    // MARK: reading and timeouts
+
+    private func pauseReading(_ context: ChannelHandlerContext) {
+        guard !readPaused else { return }
+        readPaused = true
+        try? context.channel.syncOptions?.setOption(.autoRead, value: false)
+    }
+
+    private func resumeReading(_ context: ChannelHandlerContext) {
+        guard readPaused else { return }
+        readPaused = false
+        try? context.channel.syncOptions?.setOption(.autoRead, value: true)
+        context.read()
+    }
+
+    /// RFC 5321 §4.5.3.2: the machine says how long the current state may wait.
+    private func armTimer(seconds: Int) {
+        timer?.cancel()
+        guard let context else { return }
+        timer = context.eventLoop.scheduleTask(in: .seconds(Int64(seconds))) { [self] in
+            guard var m = machine else {
+                self.context?.close(promise: nil)
+                return
+            }
+            logger.info("timeout, client=\(client.address)")
             let actions = m.timedOut()
             machine = m
             perform(actions)
-        } else {
-            context.fireUserInboundEventTriggered(event)
         }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        logger.info("connection error, client=\(clientAddress): \(error)")
-        context.close(promise: nil)
     }
 
     // MARK: actions
@@ -103,6 +172,8 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             switch action {
             case .reply(let reply):
                 output.append(contentsOf: reply.rendered)
+            case .checkSender(let address):
+                checkSender(address)
             case .checkRecipient(let address):
                 checkRecipient(address)
             case .openMessage:
@@ -112,12 +183,22 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             case .commitMessage(let message):
                 commit(message)
             case .abortMessage:
+                if discardCurrent, let id = queueID {
+                    logger.info("discarded by policy, client=\(client.address)", metadata: ["qid": "\(id)"])
+                }
                 abortSpool()
             case .close:
                 closing = true
             }
         }
         flush()
+        guard let context, let m = machine else { return }
+        if m.isWaiting {
+            pauseReading(context)
+        } else {
+            resumeReading(context)
+        }
+        if !closing { armTimer(seconds: m.currentTimeout) }
     }
 
     private func flush() {
@@ -147,31 +228,58 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
+    static func temporaryFailure(_ what: String) -> SMTPReply {
+        SMTPReply(code: 451, enhanced: "4.3.0", text: "Temporary \(what) failure, try again later")
+    }
+
+    private static func reply(_ status: ReplyStatus) -> SMTPReply {
+        SMTPReply(code: Int(status.code), enhanced: status.enhanced, text: status.text)
+    }
+
+    private func checkSender(_ address: String) {
+        discardCurrent = discardAll
+        guard let lookup = services.channel(.lookup) else {
+            resume { $0.senderChecked(.reject(Self.temporaryFailure("lookup"))) }
+            return
+        }
+        lookup.request(.checkSender(address: address, client: client)) { [self] result in
+            let verdict: SenderVerdict
+            switch result.map(\.message) {
+            case .success(.accepted): verdict = discardAll ? .discard : .accept
+            case .success(.discarded): verdict = .discard
+            case .success(.rejected(let s)):
+                verdict = .reject(Self.reply(s))
+                logger.info("reject: MAIL from \(client.address): \(s.code) \(s.enhanced) \(s.text)")
+            default: verdict = .reject(Self.temporaryFailure("lookup"))
+            }
+            resume { [self] in
+                if case .discard = verdict { discardCurrent = true }
+                return $0.senderChecked(verdict)
+            }
+        }
+    }
+
     private func checkRecipient(_ address: String) {
         guard let lookup = services.channel(.lookup) else {
             resume { $0.recipientChecked(.reject(Self.temporaryFailure("lookup"))) }
             return
         }
-        lookup.request(.checkRecipient(address: address, client: clientAddress)) { [self] result in
+        lookup.request(.checkRecipient(address: address, client: client)) { [self] result in
             let verdict: RecipientVerdict
-            switch result {
-            case .success(let frame):
-                switch frame.message {
-                case .recipientAccepted(let user): verdict = .accept(localUser: user)
-                case .rejected(let s):
-                    verdict = .reject(SMTPReply(code: Int(s.code), enhanced: s.enhanced, text: s.text))
-                    logger.info("reject: RCPT from \(clientAddress): \(s.code) \(s.enhanced) \(s.text)")
-                default: verdict = .reject(Self.temporaryFailure("lookup"))
-                }
-            case .failure:
-                verdict = .reject(Self.temporaryFailure("lookup"))
+            switch result.map(\.message) {
+            case .success(.recipientAccepted(let user)): verdict = .accept(localUser: user)
+            case .success(.recipientRemote): verdict = .accept(localUser: "")
+            case .success(.discarded): verdict = .discard
+            case .success(.rejected(let s)):
+                verdict = .reject(Self.reply(s))
+                logger.info("reject: RCPT from \(client.address): \(s.code) \(s.enhanced) \(s.text)")
+            default: verdict = .reject(Self.temporaryFailure("lookup"))
             }
-            resume { $0.recipientChecked(verdict) }
+            resume { [self] in
+                if case .discard = verdict { discardCurrent = true }
+                return $0.recipientChecked(verdict)
+            }
         }
-    }
-
-    static func temporaryFailure(_ what: String) -> SMTPReply {
-        SMTPReply(code: 451, enhanced: "4.3.0", text: "Temporary \(what) failure, try again later")
     }
 
     private func openMessage() {
@@ -235,26 +343,37 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         queueID = nil
         let request = CommitRequest(
             queueID: id, sender: message.sender,
-            recipients: message.recipients.enumerated().map {
-                DeliveryRecipient(
-                    index: UInt32($0.offset), address: $0.element.address, localUser: $0.element.localUser)
+            recipients: message.recipients.map {
+                Recipient(
+                    address: $0.address, localUser: $0.localUser, notify: Self.notify($0.notify),
+                    originalRecipient: $0.orcpt ?? "")
             },
-            clientAddress: clientAddress, clientHelo: message.helo, authUser: "")
+            clientAddress: client.address, clientHelo: message.helo, authUser: client.authenticatedUser,
+            dsnReturn: message.ret.map { $0 == .full ? .full : .headers }, envelopeID: message.envid ?? "",
+            bodyType: message.body.map { $0 == .eightBitMIME ? .eightBitMIME : .sevenBit },
+            smtputf8: message.smtputf8)
         queue.request(.commitMessage(request)) { [self] result in
             let outcome: Result<Void, SMTPReply>
-            switch result {
-            case .success(let frame):
-                switch frame.message {
-                case .committed(let cid) where cid == id: outcome = .success(())
-                case .rejected(let s):
-                    outcome = .failure(SMTPReply(code: Int(s.code), enhanced: s.enhanced, text: s.text))
-                default: outcome = .failure(Self.temporaryFailure("queue"))
-                }
-            case .failure:
-                outcome = .failure(Self.temporaryFailure("queue"))
+            switch result.map(\.message) {
+            case .success(.committed(let cid)) where cid == id: outcome = .success(())
+            case .success(.rejected(let s)): outcome = .failure(Self.reply(s))
+            default: outcome = .failure(Self.temporaryFailure("queue"))
             }
             resume { $0.messageCommitted(outcome) }
         }
+    }
+
+    private static func notify(_ flags: Set<SMTPProtocol.DSNNotify>?) -> PosternCore.DSNNotify {
+        var set: PosternCore.DSNNotify = []
+        for flag in flags ?? [] {
+            switch flag {
+            case .never: set.insert(.never)
+            case .success: set.insert(.success)
+            case .failure: set.insert(.failure)
+            case .delay: set.insert(.delay)
+            }
+        }
+        return set
     }
 
     private func abortSpool() {

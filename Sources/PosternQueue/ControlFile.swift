@@ -130,9 +130,19 @@ public enum ControlFile {
         line("size \(envelope.size)")
         line("attempts \(envelope.attempts)")
         line("next-attempt \(envelope.nextAttempt)")
+        if let ret = envelope.dsnReturn { line("ret \(ret.rawValue)") }
+        if !envelope.envelopeID.isEmpty { string("envid", envelope.envelopeID) }
+        if let body = envelope.bodyType { line("body \(body.rawValue)") }
+        if envelope.smtputf8 { line("smtputf8 yes") }
         for r in envelope.recipients {
             let u = r.localUser, a = r.address, t = r.lastResult
             line("rcpt \(stateName(r.state)) \(u.utf8.count):\(u) \(a.utf8.count):\(a) \(t.utf8.count):\(t)")
+            // The recipient's DSN requests, on a line of their own right
+            // after its rcpt line, only when the client gave any.
+            if !r.notify.isEmpty || !r.originalRecipient.isEmpty {
+                let o = r.originalRecipient
+                line("dsn \(r.notify.word) \(o.utf8.count):\(o)")
+            }
         }
         line("end")
         if out.count > maxSize { throw .encodedTooLarge(size: out.count) }
@@ -189,6 +199,8 @@ public enum ControlFile {
         var sender: String?, client: String?, helo: String?, auth: String?
         var arrival: Int64?, size: Int64?, attempts: Int64?, nextAttempt: Int64?
         var recipients = [Recipient]()
+        var ret: DSNReturn?, envid: String?, body: MessageBodyType?, smtputf8: Bool?
+        var previousKey = ""
 
         for index in 1..<(lines.count - 1) {
             let lineNo = index + 1
@@ -201,6 +213,7 @@ public enum ControlFile {
             func once<T>(_ slot: T?) throws(ControlFileError) {
                 if slot != nil { throw .duplicateKey(line: lineNo, key: key) }
             }
+            defer { previousKey = key }
 
             switch key {
             case "id":
@@ -243,6 +256,34 @@ public enum ControlFile {
                 let address = try cursor.string(limit: addressLimit, field: "recipient", last: false)
                 let result = try cursor.string(limit: resultLimit, field: "result", last: true)
                 recipients.append(Recipient(address: address, localUser: user, state: s, lastResult: result))
+            case "ret":
+                try once(ret)
+                guard let value = DSNReturn(rawValue: String(decoding: cursor.rest(), as: UTF8.self)) else {
+                    throw .malformedLine(line: lineNo)
+                }
+                ret = value
+            case "body":
+                try once(body)
+                guard let value = MessageBodyType(rawValue: String(decoding: cursor.rest(), as: UTF8.self)) else {
+                    throw .malformedLine(line: lineNo)
+                }
+                body = value
+            case "smtputf8":
+                try once(smtputf8)
+                guard cursor.rest().elementsEqual("yes".utf8) else { throw .malformedLine(line: lineNo) }
+                smtputf8 = true
+            case "envid":
+                try once(envid)
+                envid = try cursor.string(limit: 100, field: "envid", last: true)
+            case "dsn":
+                // Belongs to the rcpt line right above it, which has none yet.
+                guard previousKey == "rcpt", var last = recipients.popLast() else { throw .malformedLine(line: lineNo) }
+                guard let notify = DSNNotify(word: String(decoding: cursor.word(), as: UTF8.self)) else {
+                    throw .malformedLine(line: lineNo)
+                }
+                last.notify = notify
+                last.originalRecipient = try cursor.string(limit: 500, field: "orcpt", last: true)
+                recipients.append(last)
             default:
                 throw .unknownKey(line: lineNo, key: key)
             }
@@ -262,7 +303,8 @@ public enum ControlFile {
         return Envelope(
             queueID: id, sender: sender, recipients: recipients, arrival: arrival,
             clientAddress: client, clientHelo: helo, authUser: auth, size: size,
-            attempts: Int32(truncatingIfNeeded: attempts), nextAttempt: nextAttempt)
+            attempts: Int32(truncatingIfNeeded: attempts), nextAttempt: nextAttempt, dsnReturn: ret,
+            envelopeID: envid ?? "", bodyType: body, smtputf8: smtputf8 ?? false)
     }
 
     /// Reads the values of one line left to right; each reader requires the

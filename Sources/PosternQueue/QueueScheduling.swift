@@ -12,23 +12,30 @@ enum RetrySchedule {
 }
 
 extension QueueService {
-    /// Hands every due message to its delivery process, within the bound on
-    /// deliveries in flight. Runs on `state`.
+    /// Hands every due message to its delivery processes — local recipients
+    /// to `local`, the others to `relay` — within the bound on deliveries in
+    /// flight. Runs on `state`.
     func schedule() {
-        guard !draining, let local = peers.channel(.local) else { return }
+        guard !draining else { return }
         let now = Int64(time(nil))
-        for (id, envelope) in messages where !inFlight.contains(id) && envelope.nextAttempt <= now {
+        for (id, envelope) in messages where inFlight[id] == nil && envelope.nextAttempt <= now {
             if inFlight.count >= Self.maxInFlight { return }
-            deliverLocally(envelope, over: local)
+            dispatch(envelope)
         }
     }
 
-    private func deliverLocally(_ envelope: Envelope, over channel: IPCChannel) {
+    private func dispatch(_ envelope: Envelope) {
         let pending = envelope.recipients.enumerated().filter { $0.element.state == .pending }
         guard !pending.isEmpty else {
             finish(envelope)
             return
         }
+        let local = pending.filter { !$0.element.isRemote }
+        let remote = pending.filter { $0.element.isRemote }
+        var parts: [(Role, [(offset: Int, element: Recipient)])] = []
+        if !local.isEmpty, peers.channel(.local) != nil { parts.append((.local, local)) }
+        if !remote.isEmpty, peers.channel(.relay) != nil { parts.append((.relay, remote)) }
+        guard !parts.isEmpty else { return }  // no delivery process yet: the next tick
         let fd: Int32
         do {
             fd = try spool.openDataReadOnly(envelope.queueID)
@@ -38,56 +45,90 @@ extension QueueService {
             spool.remove(envelope.queueID)
             return
         }
-        let job = DeliveryJob(
-            queueID: envelope.queueID, sender: envelope.sender, arrival: envelope.arrival,
-            recipients: pending.map {
-                DeliveryRecipient(
-                    index: UInt32($0.offset), address: $0.element.address, localUser: $0.element.localUser)
-            })
-        inFlight.insert(envelope.queueID)
-        channel.request(.deliver(job), descriptors: [fd]) { [self] result in
-            state.async { self.delivered(envelope.queueID, result) }
+        defer { close(fd) }
+        inFlight[envelope.queueID] = InFlight(parts: parts.count)
+        for (role, recipients) in parts {
+            guard let channel = peers.channel(role) else { continue }
+            let job = DeliveryJob(
+                queueID: envelope.queueID, sender: envelope.sender, arrival: envelope.arrival,
+                recipients: recipients.map {
+                    DeliveryRecipient(
+                        index: UInt32($0.offset), address: $0.element.address, localUser: $0.element.localUser)
+                })
+            channel.request(.deliver(job), descriptors: [fd]) { [self] result in
+                state.async { self.partDone(envelope.queueID, role: role, job: job, result) }
+            }
         }
-        close(fd)
     }
 
-    private func delivered(_ id: QueueID, _ result: Result<Frame, IPCError>) {
-        inFlight.remove(id)
-        guard var envelope = messages[id] else { return }
-        guard case .success(let frame) = result, case .deliveryResult(let rid, let outcomes) = frame.message, rid == id
-        else {
-            // The delivery process went away or answered nonsense: try again soon.
-            if case .success(let frame) = result, case .rejected(let status) = frame.message {
-                logger.warning("delivery refused: \(status.code) \(status.text)", metadata: ["qid": "\(id)"])
+    /// One delivery process answered (or went away): record its outcomes;
+    /// when every part is in, settle the message.
+    private func partDone(_ id: QueueID, role: Role, job: DeliveryJob, _ result: Result<Frame, IPCError>) {
+        guard var flight = inFlight[id] else { return }
+        let outcomes: [RecipientOutcome]
+        switch result {
+        case .success(let frame):
+            switch frame.message {
+            case .deliveryResult(let rid, let list) where rid == id:
+                outcomes = list
+            case .rejected(let status):
+                outcomes = job.recipients.map {
+                    RecipientOutcome(index: $0.index, status: .deferred, text: "\(status.enhanced) \(status.text)")
+                }
+            default:
+                outcomes = job.recipients.map {
+                    RecipientOutcome(index: $0.index, status: .deferred, text: "4.3.0 bad answer from \(role.rawValue)")
+                }
             }
-            envelope.nextAttempt = Int64(time(nil)) + 1
-            messages[id] = envelope
-            return
+        case .failure:
+            // The process went away: retry soon, once a new one is attached.
+            outcomes = job.recipients.map {
+                RecipientOutcome(index: $0.index, status: .deferred, text: "4.3.0 \(role.rawValue) restarted")
+            }
+            flight.soon = true
         }
-        for outcome in outcomes {
+        flight.outcomes.append(contentsOf: outcomes.map { ($0, role, Set(job.recipients.map(\.index))) })
+        flight.parts -= 1
+        inFlight[id] = flight.parts == 0 ? nil : flight
+        if flight.parts == 0 { settle(id, flight) }
+    }
+
+    private func settle(_ id: QueueID, _ flight: InFlight) {
+        guard var envelope = messages[id] else { return }
+        for (outcome, role, asked) in flight.outcomes {
             let i = Int(outcome.index)
-            guard envelope.recipients.indices.contains(i), envelope.recipients[i].state == .pending else { continue }
+            // Only recipients this part was asked about, and only once.
+            guard asked.contains(outcome.index), envelope.recipients.indices.contains(i),
+                envelope.recipients[i].state == .pending
+            else { continue }
             let address = envelope.recipients[i].address
             envelope.recipients[i].lastResult = outcome.text
+            let relay = role == .local ? "local" : "relay"
             switch outcome.status {
             case .delivered:
                 envelope.recipients[i].state = .delivered
-                logger.info("to=<\(address)>, relay=local, status=sent (\(outcome.text))", metadata: ["qid": "\(id)"])
+                logger.info(
+                    "to=<\(address)>, relay=\(relay), status=sent (\(outcome.text))", metadata: ["qid": "\(id)"])
             case .deferred:
                 logger.info(
-                    "to=<\(address)>, relay=local, status=deferred (\(outcome.text))", metadata: ["qid": "\(id)"])
+                    "to=<\(address)>, relay=\(relay), status=deferred (\(outcome.text))", metadata: ["qid": "\(id)"])
             case .failed:
                 envelope.recipients[i].state = .failed
                 logger.info(
-                    "to=<\(address)>, relay=local, status=bounced (\(outcome.text))", metadata: ["qid": "\(id)"])
+                    "to=<\(address)>, relay=\(relay), status=bounced (\(outcome.text))", metadata: ["qid": "\(id)"])
             }
         }
         if envelope.recipients.allSatisfy({ $0.state != .pending }) {
             finish(envelope)
             return
         }
-        envelope.attempts += 1
-        envelope.nextAttempt = Int64(time(nil)) + RetrySchedule.delay(afterAttempts: envelope.attempts)
+        let now = Int64(time(nil))
+        if flight.soon {
+            envelope.nextAttempt = now + 1
+        } else {
+            envelope.attempts += 1
+            envelope.nextAttempt = now + RetrySchedule.delay(afterAttempts: envelope.attempts)
+        }
         messages[id] = envelope
         do {
             try spool.update(envelope, durable: false)
@@ -102,4 +143,15 @@ extension QueueService {
         spool.remove(envelope.queueID)
         logger.info("removed", metadata: ["qid": "\(envelope.queueID)"])
     }
+}
+
+/// The deliveries of one message that are under way.
+struct InFlight {
+    var parts: Int
+    var outcomes: [(RecipientOutcome, Role, Set<UInt32>)] = []
+    /// A delivery process went away: try again in a second, not on the
+    /// retry schedule.
+    var soon = false
+
+    init(parts: Int) { self.parts = parts }
 }

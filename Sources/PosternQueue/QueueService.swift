@@ -1,4 +1,3 @@
-import Dispatch
 import Glibc
 import Logging
 import PosternCore
@@ -13,8 +12,8 @@ final class QueueService: @unchecked Sendable {
     let spool: Spool
     let logger: Logger
     let start: ChildStart
-    let state = DispatchQueue(label: "queue.state")
-    let committer = DispatchQueue(label: "queue.commit")
+    let state = TaskQueue()
+    let committer = TaskQueue()
     let peers = PeerChannels()
 
     /// Spool files handed to a listener and not yet committed: the queue's
@@ -22,7 +21,7 @@ final class QueueService: @unchecked Sendable {
     /// so that a listener's death aborts its uploads and no other's.
     var uploads: [QueueID: (fd: Int32, owner: ObjectIdentifier)] = [:]
     var messages: [QueueID: Envelope] = [:]
-    var inFlight: Set<QueueID> = []
+    var inFlight: [QueueID: InFlight] = [:]
     var pendingCommits: [(CommitRequest, Int32, UInt32, IPCChannel)] = []
     var commitRunning = false
     var draining = false
@@ -61,13 +60,8 @@ final class QueueService: @unchecked Sendable {
     }
 
     func startTimer() {
-        let timer = DispatchSource.makeTimerSource(queue: state)
-        timer.schedule(deadline: .now() + 1, repeating: 1)
-        timer.setEventHandler { [self] in schedule() }
-        timer.resume()
-        self.timer = timer
+        state.every(1) { [self] in schedule() }
     }
-    var timer: DispatchSourceTimer?
 
     // MARK: requests from the listener
 
@@ -131,9 +125,14 @@ final class QueueService: @unchecked Sendable {
                 let size = fstat(fd, &st) == 0 ? Int64(st.st_size) : 0
                 let envelope = Envelope(
                     queueID: request.queueID, sender: request.sender,
-                    recipients: request.recipients.map { Recipient(address: $0.address, localUser: $0.localUser) },
+                    recipients: request.recipients.map {
+                        Recipient(
+                            address: $0.address, localUser: $0.localUser, notify: $0.notify,
+                            originalRecipient: $0.originalRecipient)
+                    },
                     arrival: now, clientAddress: request.clientAddress, clientHelo: request.clientHelo,
-                    authUser: request.authUser, size: size)
+                    authUser: request.authUser, size: size, dsnReturn: request.dsnReturn,
+                    envelopeID: request.envelopeID, bodyType: request.bodyType, smtputf8: request.smtputf8)
                 if (try? envelope.validate()) == nil || envelope.recipients.isEmpty {
                     invalid.append(i)
                 }
@@ -207,6 +206,6 @@ final class QueueService: @unchecked Sendable {
             logger.info("stopped")
             exit(0)
         }
-        state.asyncAfter(deadline: .now() + 0.05) { self.checkDrained(deadline: deadline) }
+        state.after(0.05) { self.checkDrained(deadline: deadline) }
     }
 }

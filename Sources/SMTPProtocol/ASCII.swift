@@ -9,10 +9,12 @@ enum ASCII {
     static let cr: UInt8 = 0x0D
     static let space: UInt8 = 0x20
     static let quote: UInt8 = 0x22
+    static let plus: UInt8 = 0x2B
     static let comma: UInt8 = 0x2C
     static let hyphen: UInt8 = 0x2D
     static let dot: UInt8 = 0x2E
     static let colon: UInt8 = 0x3A
+    static let semicolon: UInt8 = 0x3B
     static let lessThan: UInt8 = 0x3C
     static let equals: UInt8 = 0x3D
     static let greaterThan: UInt8 = 0x3E
@@ -50,6 +52,25 @@ enum ASCII {
 
     static func isPrintable(_ byte: UInt8) -> Bool {
         byte > space && byte < delete
+    }
+
+    /// RFC 5234 WSP: the blanks that fold a header line.
+    static func isBlank(_ byte: UInt8) -> Bool {
+        byte == space || byte == tab
+    }
+
+    /// RFC 5322 `atext`.
+    static func isAtext(_ byte: UInt8) -> Bool {
+        if isAlphanumeric(byte) { return true }
+        switch byte {
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+            UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "/"),
+            UInt8(ascii: "="), UInt8(ascii: "?"), UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"),
+            UInt8(ascii: "{"), UInt8(ascii: "|"), UInt8(ascii: "}"), UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
     }
 
     static func uppercased(_ byte: UInt8) -> UInt8 {

@@ -1,13 +1,16 @@
 /// The DATA phase, one byte at a time: finds the end-of-data marker, undoes
-/// dot-stuffing (RFC 5321 §4.5.2), and notices what makes a message
-/// unacceptable. Bytes are handed on as soon as they are known to be
-/// content, so whatever the chunking of the input, memory stays O(1) and
-/// the output is the same.
+/// dot-stuffing (RFC 5321 §4.5.2), and notices bare line endings and NUL.
+/// Bytes are handed on as soon as they are known to be content, so whatever
+/// the chunking of the input, memory stays O(1) and the output is the same.
+/// Size, hop count and header syntax are the next stage's business
+/// (`MessageAssembler`), shared with BDAT.
 ///
-/// Only CR LF "." CR LF ends the data. A bare CR or LF is never a line end:
-/// it marks the message for refusal, which closes the door on SMTP
+/// Only CR LF "." CR LF ends the data. A bare CR or LF is never a line end,
+/// and never puts the receiver at the start of a line: with the default
+/// policy it marks the message for refusal, which closes the door on SMTP
 /// smuggling (a later hop that accepts "\n.\r\n" would otherwise see a
-/// second message we never checked).
+/// second message we never checked); with `.normalize` it is stored as
+/// CR LF, but "\n.\r\n" still does not end the data.
 public struct DataReceiver: Sendable {
     private enum State {
         /// At the start of a line (the DATA command's CRLF counts).
@@ -22,29 +25,24 @@ public struct DataReceiver: Sendable {
         case cr
     }
 
-    public let maxMessageSize: Int
-    public let maxReceivedHeaders: Int
+    public let bareLineEndings: BareLineEndingPolicy
 
     private var state = State.lineStart
-    private var hops = ReceivedHeaderCounter()
-    /// Unstuffed message bytes seen, written or not.
+    /// Unstuffed (and, when normalizing, converted) message bytes seen,
+    /// output or not.
     public private(set) var contentSize = 0
+    /// Set in both policies; only `.reject` refuses the message for it.
     public private(set) var sawBareLineEnding = false
     public private(set) var sawNUL = false
     public private(set) var isComplete = false
 
-    public init(maxMessageSize: Int, maxReceivedHeaders: Int) {
-        self.maxMessageSize = maxMessageSize
-        self.maxReceivedHeaders = maxReceivedHeaders
+    public init(bareLineEndings: BareLineEndingPolicy = .reject) {
+        self.bareLineEndings = bareLineEndings
     }
 
-    public var sizeExceeded: Bool { contentSize > maxMessageSize }
-    public var receivedHeaderCount: Int { hops.count }
-    public var tooManyHops: Bool { hops.count > maxReceivedHeaders }
-
-    /// Once the message is certain to be refused, nothing more is written:
+    /// Once the message is certain to be refused, nothing more is output:
     /// reading continues only to find the end of the data.
-    public var isDoomed: Bool { sawBareLineEnding || sawNUL || sizeExceeded || tooManyHops }
+    public var isDoomed: Bool { sawNUL || (sawBareLineEnding && bareLineEndings == .reject) }
 
     /// Reads until the end-of-data marker (consumed, not output) or the end
     /// of `input`, appending message bytes to `output`.
@@ -80,8 +78,7 @@ public struct DataReceiver: Sendable {
             if byte == ASCII.lf {
                 isComplete = true
             } else {
-                sawBareLineEnding = true
-                emit(ASCII.cr, &output)
+                bareLineEnding(ASCII.cr, &output)
                 inLine(byte, &output)
             }
         case .inLine:
@@ -92,8 +89,7 @@ public struct DataReceiver: Sendable {
                 emit(ASCII.lf, &output)
                 state = .lineStart
             } else {
-                sawBareLineEnding = true
-                emit(ASCII.cr, &output)
+                bareLineEnding(ASCII.cr, &output)
                 inLine(byte, &output)
             }
         }
@@ -104,8 +100,7 @@ public struct DataReceiver: Sendable {
         case ASCII.cr:
             state = .cr
         case ASCII.lf:
-            sawBareLineEnding = true
-            emit(byte, &output)
+            bareLineEnding(byte, &output)
             state = .inLine
         default:
             emit(byte, &output)
@@ -113,9 +108,22 @@ public struct DataReceiver: Sendable {
         }
     }
 
+    /// The caller leaves the state "in a line" afterwards, never "at the
+    /// start of a line": that is what keeps "\n.\r\n" from ending the data
+    /// when normalizing.
+    private mutating func bareLineEnding(_ byte: UInt8, _ output: inout [UInt8]) {
+        sawBareLineEnding = true
+        switch bareLineEndings {
+        case .reject:
+            emit(byte, &output)
+        case .normalize:
+            emit(ASCII.cr, &output)
+            emit(ASCII.lf, &output)
+        }
+    }
+
     private mutating func emit(_ byte: UInt8, _ output: inout [UInt8]) {
         contentSize += 1
-        hops.feed(byte)
         if !isDoomed { output.append(byte) }
     }
 }

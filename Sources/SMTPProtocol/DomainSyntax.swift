@@ -9,7 +9,12 @@ enum DomainSyntax {
     /// `sub-domain *("." sub-domain)` with `sub-domain = Let-dig [Ldh-str]`.
     /// `allowUnderscore` exists for HELO names only, where Windows hosts
     /// commonly send one and refusing them would help nobody.
-    static func isDomain(_ bytes: ArraySlice<UInt8>, allowUnderscore: Bool = false) -> Bool {
+    /// `allowNonASCII` admits RFC 6531 U-labels: bytes of 0x80 and above
+    /// count as letters here, and the caller checks that they form
+    /// well-formed UTF-8 (a label is still at most 63 octets).
+    static func isDomain(
+        _ bytes: ArraySlice<UInt8>, allowUnderscore: Bool = false, allowNonASCII: Bool = false
+    ) -> Bool {
         guard !bytes.isEmpty, bytes.count <= maxDomainLength else { return false }
         var labelLength = 0
         var previous = ASCII.dot
@@ -18,7 +23,7 @@ enum DomainSyntax {
                 guard labelLength > 0, previous != ASCII.hyphen else { return false }
                 labelLength = 0
             } else if ASCII.isAlphanumeric(byte) || byte == ASCII.hyphen
-                || (allowUnderscore && byte == ASCII.underscore)
+                || (allowUnderscore && byte == ASCII.underscore) || (allowNonASCII && byte >= 0x80)
             {
                 if labelLength == 0 && byte == ASCII.hyphen { return false }
                 labelLength += 1

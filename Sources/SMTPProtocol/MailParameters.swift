@@ -12,13 +12,40 @@ public struct MailParameters: Equatable, Sendable {
     /// RFC 1870 declared size; saturates instead of overflowing.
     public var size: Int?
     public var body: MailBodyType?
+    /// RFC 6531: the transaction may carry UTF-8 addresses and headers.
+    public var smtputf8: Bool
+    /// RFC 3461 RET.
+    public var ret: DSNReturn?
+    /// RFC 3461 ENVID, decoded from xtext.
+    public var envid: String?
 
-    public init(size: Int? = nil, body: MailBodyType? = nil) {
+    public init(
+        size: Int? = nil, body: MailBodyType? = nil, smtputf8: Bool = false, ret: DSNReturn? = nil,
+        envid: String? = nil
+    ) {
         self.size = size
         self.body = body
+        self.smtputf8 = smtputf8
+        self.ret = ret
+        self.envid = envid
     }
 
-    public var isEmpty: Bool { size == nil && body == nil }
+    public var isEmpty: Bool { keywords.isEmpty }
+
+    /// The keywords given, in a fixed order, for refusing them to a client
+    /// that did not say EHLO.
+    var keywords: [String] {
+        var result: [String] = []
+        if size != nil { result.append("SIZE") }
+        if body != nil { result.append("BODY") }
+        if smtputf8 { result.append("SMTPUTF8") }
+        if ret != nil { result.append("RET") }
+        if envid != nil { result.append("ENVID") }
+        return result
+    }
+
+    /// RFC 3461 §4.4: the ENVID value is at most 100 characters.
+    static let maxEnvelopeIDLength = 100
 }
 
 /// `*( SP esmtp-param )` after a path, split into keyword and value.
@@ -86,6 +113,24 @@ extension MailParameters {
                 } else {
                     throw .invalidParameter(keyword: "BODY")
                 }
+            case "SMTPUTF8":
+                // RFC 6531 §3.4: the parameter takes no value.
+                guard !result.smtputf8, parameter.value == nil else { throw .invalidParameter(keyword: "SMTPUTF8") }
+                result.smtputf8 = true
+            case "RET":
+                guard result.ret == nil, let value = parameter.value else { throw .invalidParameter(keyword: "RET") }
+                if ASCII.equalsIgnoringCase(value, "FULL") {
+                    result.ret = .full
+                } else if ASCII.equalsIgnoringCase(value, "HDRS") {
+                    result.ret = .headers
+                } else {
+                    throw .invalidParameter(keyword: "RET")
+                }
+            case "ENVID":
+                guard result.envid == nil, let value = parameter.value, value.count <= maxEnvelopeIDLength,
+                    let envid = XText.decode(value), !envid.isEmpty
+                else { throw .invalidParameter(keyword: "ENVID") }
+                result.envid = envid
             default:
                 throw .unsupportedParameter(keyword: parameter.keyword)
             }

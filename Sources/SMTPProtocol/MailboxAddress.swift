@@ -16,6 +16,9 @@ public struct MailboxAddress: Hashable, Sendable, CustomStringConvertible {
     /// The address without angle brackets.
     public var address: String { domain.isEmpty ? localPart : "\(localPart)@\(domain)" }
 
+    /// False when the address needs SMTPUTF8 (RFC 6531) to travel.
+    public var isASCII: Bool { localPart.utf8.allSatisfy { $0 < 0x80 } && domain.utf8.allSatisfy { $0 < 0x80 } }
+
     public var description: String { address }
 }
 
@@ -32,6 +35,13 @@ public enum ReversePath: Hashable, Sendable {
         case .mailbox(let mailbox): return mailbox.address
         }
     }
+
+    public var isASCII: Bool {
+        switch self {
+        case .null: return true
+        case .mailbox(let mailbox): return mailbox.isASCII
+        }
+    }
 }
 
 public enum MailboxAddressError: Error, Equatable, Sendable {
@@ -44,8 +54,11 @@ public enum MailboxAddressError: Error, Equatable, Sendable {
     case invalidLocalPart
     case invalidDomain
     case invalidSourceRoute
-    /// Needs SMTPUTF8 (RFC 6531), which is not offered.
+    /// Needs SMTPUTF8 (RFC 6531), which was not allowed here.
     case nonASCII
+    /// Non-ASCII bytes that are not well-formed UTF-8 (or a C1 control),
+    /// where SMTPUTF8 allowed UTF-8.
+    case invalidUTF8
     case controlCharacter
     case trailingCharacters
 }
@@ -59,28 +72,37 @@ extension MailboxAddress {
     public static let maxDomainLength = 255
 
     /// Parses a complete RCPT path such as `<user@example.test>`.
-    public static func parseForwardPath(_ bytes: some Collection<UInt8>) throws(MailboxAddressError) -> MailboxAddress {
+    ///
+    /// - Parameter allowUTF8: accept RFC 6531 UTF-8 in the local part and
+    ///   domain (for a transaction that declared SMTPUTF8).
+    public static func parseForwardPath(
+        _ bytes: some Collection<UInt8>, allowUTF8: Bool = false
+    ) throws(MailboxAddressError) -> MailboxAddress {
         let input = Array(bytes)
-        let (path, end) = try scanPath(input[...], isReversePath: false)
+        let (path, end) = try scanPath(input[...], isReversePath: false, allowUTF8: allowUTF8)
         guard end == input.endIndex else { throw .trailingCharacters }
         guard case .mailbox(let mailbox) = path else { throw .nullPathNotAllowed }
         return mailbox
     }
 
     /// Parses a complete MAIL path: `<>` or a mailbox path.
-    public static func parseReversePath(_ bytes: some Collection<UInt8>) throws(MailboxAddressError) -> ReversePath {
+    public static func parseReversePath(
+        _ bytes: some Collection<UInt8>, allowUTF8: Bool = false
+    ) throws(MailboxAddressError) -> ReversePath {
         let input = Array(bytes)
-        let (path, end) = try scanPath(input[...], isReversePath: true)
+        let (path, end) = try scanPath(input[...], isReversePath: true, allowUTF8: allowUTF8)
         guard end == input.endIndex else { throw .trailingCharacters }
         return path
     }
 
     /// Parses `local@domain` without angle brackets, for addresses that come
     /// from configuration or the command line rather than from SMTP.
-    public static func parseMailbox(_ bytes: some Collection<UInt8>) throws(MailboxAddressError) -> MailboxAddress {
+    public static func parseMailbox(
+        _ bytes: some Collection<UInt8>, allowUTF8: Bool = false
+    ) throws(MailboxAddressError) -> MailboxAddress {
         let input = Array(bytes)
         guard input.count + 2 <= maxPathLength else { throw .pathTooLong }
-        var scanner = PathScanner(input[...])
+        var scanner = PathScanner(input[...], allowUTF8: allowUTF8)
         let mailbox = try scanner.mailbox(allowPostmaster: false)
         guard scanner.isAtEnd else { throw scanner.unexpected(orElse: .trailingCharacters) }
         return mailbox
@@ -90,9 +112,9 @@ extension MailboxAddress {
     /// that MAIL and RCPT can read ESMTP parameters after it. The end cannot
     /// be found by looking for ">" first: a quoted local part may hold one.
     static func scanPath(
-        _ bytes: ArraySlice<UInt8>, isReversePath: Bool
+        _ bytes: ArraySlice<UInt8>, isReversePath: Bool, allowUTF8: Bool = false
     ) throws(MailboxAddressError) -> (path: ReversePath, end: Int) {
-        var scanner = PathScanner(bytes)
+        var scanner = PathScanner(bytes, allowUTF8: allowUTF8)
         guard scanner.take(ASCII.lessThan) else { throw scanner.unexpected(orElse: .missingAngleBrackets) }
         if scanner.take(ASCII.greaterThan) {
             guard isReversePath else { throw .nullPathNotAllowed }
@@ -112,10 +134,13 @@ extension MailboxAddress {
 /// production it is named after or throws.
 private struct PathScanner {
     let bytes: ArraySlice<UInt8>
+    /// RFC 6531 §3.3: `UTF8-non-ascii` in atext, qtextSMTP and sub-domain.
+    let allowUTF8: Bool
     var index: Int
 
-    init(_ bytes: ArraySlice<UInt8>) {
+    init(_ bytes: ArraySlice<UInt8>, allowUTF8: Bool) {
         self.bytes = bytes
+        self.allowUTF8 = allowUTF8
         self.index = bytes.startIndex
     }
 
@@ -133,7 +158,7 @@ private struct PathScanner {
     /// was the reason.
     func unexpected(orElse error: MailboxAddressError) -> MailboxAddressError {
         guard let byte = peek else { return error }
-        if byte >= 0x80 { return .nonASCII }
+        if byte >= 0x80 { return allowUTF8 ? .invalidUTF8 : .nonASCII }
         if ASCII.isControl(byte) { return .controlCharacter }
         return error
     }
@@ -180,12 +205,17 @@ private struct PathScanner {
             guard take(ASCII.rightBracket) else { throw unexpected(orElse: .invalidDomain) }
             guard DomainSyntax.isAddressLiteral(bytes[domainStart..<index]) else { throw .invalidDomain }
         } else {
-            while let byte = peek, ASCII.isAlphanumeric(byte) || byte == ASCII.hyphen || byte == ASCII.dot {
+            while let byte = peek,
+                ASCII.isAlphanumeric(byte) || byte == ASCII.hyphen || byte == ASCII.dot || (allowUTF8 && byte >= 0x80)
+            {
                 index += 1
             }
             let domain = bytes[domainStart..<index]
             guard domain.count <= MailboxAddress.maxDomainLength else { throw .domainTooLong }
-            guard DomainSyntax.isDomain(domain) else { throw unexpected(orElse: .invalidDomain) }
+            guard UTF8Syntax.isWellFormed(domain) else { throw .invalidUTF8 }
+            guard DomainSyntax.isDomain(domain, allowNonASCII: allowUTF8) else {
+                throw unexpected(orElse: .invalidDomain)
+            }
         }
         return MailboxAddress(localPart: ASCII.string(local), domain: ASCII.string(bytes[domainStart..<index]))
     }
@@ -194,7 +224,15 @@ private struct PathScanner {
     private mutating func skipDotString() throws(MailboxAddressError) {
         repeat {
             let atomStart = index
-            while let byte = peek, Self.isAtext(byte) { index += 1 }
+            while let byte = peek {
+                if ASCII.isAtext(byte) {
+                    index += 1
+                } else if allowUTF8, byte >= 0x80, let length = UTF8Syntax.scalarLength(bytes, at: index) {
+                    index += length
+                } else {
+                    break
+                }
+            }
             guard index > atomStart else { throw unexpected(orElse: .invalidLocalPart) }
         } while take(ASCII.dot)
     }
@@ -218,24 +256,12 @@ private struct PathScanner {
                 index += 1
             } else if byte >= ASCII.space && byte < ASCII.delete {
                 index += 1
+            } else if allowUTF8, byte >= 0x80, let length = UTF8Syntax.scalarLength(bytes, at: index) {
+                index += length
             } else {
                 throw unexpected(orElse: .invalidLocalPart)
             }
         }
         guard index - start > 2 else { throw .invalidLocalPart }
-    }
-
-    /// RFC 5322 `atext`.
-    private static func isAtext(_ byte: UInt8) -> Bool {
-        if ASCII.isAlphanumeric(byte) { return true }
-        switch byte {
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-            UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "/"),
-            UInt8(ascii: "="), UInt8(ascii: "?"), UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"),
-            UInt8(ascii: "{"), UInt8(ascii: "|"), UInt8(ascii: "}"), UInt8(ascii: "~"):
-            return true
-        default:
-            return false
-        }
     }
 }

@@ -5,17 +5,27 @@ public enum SMTPCommand: Equatable, Sendable {
     case helo(String)
     case ehlo(String)
     case mail(ReversePath, MailParameters)
-    case rcpt(MailboxAddress)
+    case rcpt(MailboxAddress, RecipientParameters)
     case data
+    /// RFC 3030 CHUNKING: `size` octets of message follow the command line.
+    case bdat(size: Int, last: Bool)
     case rset
     case noop
     case quit
     case vrfy
     case expn
     case help
+    /// RFC 1985; parsed so that it can be answered, never run.
+    case etrn
+    /// Sendmail's VERB; parsed so that it can be answered, changes nothing.
+    case verb
 
     static let mailUsage = "MAIL FROM:<address>"
     static let rcptUsage = "RCPT TO:<address>"
+    static let bdatUsage = "BDAT count [LAST]"
+    /// A chunk size of more digits than this cannot be a real message (and
+    /// would overflow): the command is malformed.
+    static let maxChunkSizeDigits = 18
 }
 
 public enum SMTPCommandError: Error, Equatable, Sendable {
@@ -28,6 +38,10 @@ public enum SMTPCommandError: Error, Equatable, Sendable {
     case unsupportedParameter(keyword: String)
     /// A known ESMTP parameter with a bad or repeated value.
     case invalidParameter(keyword: String)
+    /// A BDAT line whose chunk size cannot be read. The chunk's end is
+    /// unknown, so the session cannot stay in step with the client: the
+    /// state machine closes it after the reply.
+    case malformedChunk
 
     public var reply: SMTPReply {
         switch self {
@@ -37,6 +51,7 @@ public enum SMTPCommandError: Error, Equatable, Sendable {
         case .badRecipient: return .badRecipientSyntax
         case .unsupportedParameter(let keyword): return .unsupportedParameter(keyword)
         case .invalidParameter(let keyword): return .invalidParameter(keyword)
+        case .malformedChunk: return .syntax(SMTPCommand.bdatUsage)
         }
     }
 }
@@ -59,14 +74,19 @@ extension SMTPCommand {
         case "MAIL": return try parseMail(argument)
         case "RCPT": return try parseRcpt(argument)
         case "DATA": return try noArgument(argument, .data, usage: "DATA")
+        case "BDAT": return try parseBdat(argument)
         case "RSET": return try noArgument(argument, .rset, usage: "RSET")
         case "QUIT": return try noArgument(argument, .quit, usage: "QUIT")
         case "NOOP": return .noop
         case "HELP": return .help
         case "EXPN": return .expn
+        case "VERB": return .verb
         case "VRFY":
             guard !argument.isEmpty else { throw .syntax(usage: "VRFY address") }
             return .vrfy
+        case "ETRN":
+            guard !argument.isEmpty else { throw .syntax(usage: "ETRN domain") }
+            return .etrn
         default: throw .unknownCommand
         }
     }
@@ -89,12 +109,14 @@ extension SMTPCommand {
         return ASCII.string(argument)
     }
 
+    /// UTF-8 is accepted in the path here; whether the transaction declared
+    /// SMTPUTF8 is the state machine's question (RCPT needs the answer too).
     private static func parseMail(_ argument: ArraySlice<UInt8>) throws(SMTPCommandError) -> SMTPCommand {
         guard let pathStart = pathStart(argument, keyword: "FROM:") else { throw .syntax(usage: mailUsage) }
         let path: ReversePath
         let end: Int
         do throws(MailboxAddressError) {
-            (path, end) = try MailboxAddress.scanPath(argument[pathStart...], isReversePath: true)
+            (path, end) = try MailboxAddress.scanPath(argument[pathStart...], isReversePath: true, allowUTF8: true)
         } catch {
             throw .badSender(error)
         }
@@ -106,14 +128,26 @@ extension SMTPCommand {
         let path: ReversePath
         let end: Int
         do throws(MailboxAddressError) {
-            (path, end) = try MailboxAddress.scanPath(argument[pathStart...], isReversePath: false)
+            (path, end) = try MailboxAddress.scanPath(argument[pathStart...], isReversePath: false, allowUTF8: true)
         } catch {
             throw .badRecipient(error)
         }
         guard case .mailbox(let mailbox) = path else { throw .badRecipient(.nullPathNotAllowed) }
-        guard let parameters = ESMTPParameterList.parse(argument[end...]) else { throw .syntax(usage: rcptUsage) }
-        if let first = parameters.first { throw .unsupportedParameter(keyword: first.keyword) }
-        return .rcpt(mailbox)
+        return .rcpt(mailbox, try RecipientParameters.parse(argument[end...]))
+    }
+
+    /// `"BDAT" SP chunk-size [ SP end-marker ]` (RFC 3030 §3).
+    private static func parseBdat(_ argument: ArraySlice<UInt8>) throws(SMTPCommandError) -> SMTPCommand {
+        let words = argument.split(separator: ASCII.space, omittingEmptySubsequences: false)
+        guard (1...2).contains(words.count), let digits = words.first, !digits.isEmpty,
+            digits.count <= maxChunkSizeDigits, digits.allSatisfy(ASCII.isDigit)
+        else { throw .malformedChunk }
+        var last = false
+        if words.count == 2 {
+            guard ASCII.equalsIgnoringCase(words[1], "LAST") else { throw .malformedChunk }
+            last = true
+        }
+        return .bdat(size: digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }, last: last)
     }
 
     /// Where the path starts after "FROM:" or "TO:". A space after the colon

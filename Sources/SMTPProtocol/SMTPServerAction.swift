@@ -1,9 +1,24 @@
+/// The policy answer for one MAIL, from the lookup process (access map
+/// `From:` entries and the like).
+public enum SenderVerdict: Equatable, Sendable {
+    /// Replied to with 250 2.1.0.
+    case accept
+    /// Replied to with exactly this reply; no transaction starts.
+    case reject(SMTPReply)
+    /// Sendmail's DISCARD: the transaction goes on and looks normal to the
+    /// client, but the message is thrown away at its end, never queued.
+    case discard
+}
+
 /// The policy answer for one RCPT, from the lookup process.
 public enum RecipientVerdict: Equatable, Sendable {
     /// Replied to with 250 2.1.5.
     case accept(localUser: String)
     /// Replied to with exactly this reply.
     case reject(SMTPReply)
+    /// Replied to with 250 2.1.5, and the whole message is discarded at
+    /// its end (Sendmail's DISCARD on a `To:` entry).
+    case discard
 }
 
 public struct AcceptedRecipient: Equatable, Sendable {
@@ -11,10 +26,18 @@ public struct AcceptedRecipient: Equatable, Sendable {
     public var address: String
     /// What the lookup resolved it to.
     public var localUser: String
+    /// RFC 3461 NOTIFY; nil when not given. With the `noreceipts` privacy
+    /// flag SUCCESS has already been removed (leaving NEVER if nothing else
+    /// was asked for).
+    public var notify: Set<DSNNotify>?
+    /// RFC 3461 ORCPT as `addr-type;address`, decoded from xtext.
+    public var orcpt: String?
 
-    public init(address: String, localUser: String) {
+    public init(address: String, localUser: String, notify: Set<DSNNotify>? = nil, orcpt: String? = nil) {
         self.address = address
         self.localUser = localUser
+        self.notify = notify
+        self.orcpt = orcpt
     }
 }
 
@@ -23,24 +46,40 @@ public struct AcceptedMessage: Equatable, Sendable {
     /// The reverse-path without angle brackets; "" for the null sender.
     public var sender: String
     public var recipients: [AcceptedRecipient]
+    /// The HELO/EHLO name; "" when the client sent MAIL without one.
     public var helo: String
     /// Bytes written to the spool file, the Received: header included.
     public var size: Int
     /// The BODY= parameter of MAIL FROM, nil when the client gave none.
     public var body: MailBodyType?
+    /// RFC 3461 RET and ENVID from MAIL FROM.
+    public var ret: DSNReturn?
+    public var envid: String?
+    /// RFC 6531: the transaction declared SMTPUTF8 (relaying it needs a
+    /// next hop that offers SMTPUTF8).
+    public var smtputf8: Bool
 
-    public init(sender: String, recipients: [AcceptedRecipient], helo: String, size: Int, body: MailBodyType? = nil) {
+    public init(
+        sender: String, recipients: [AcceptedRecipient], helo: String, size: Int, body: MailBodyType? = nil,
+        ret: DSNReturn? = nil, envid: String? = nil, smtputf8: Bool = false
+    ) {
         self.sender = sender
         self.recipients = recipients
         self.helo = helo
         self.size = size
         self.body = body
+        self.ret = ret
+        self.envid = envid
+        self.smtputf8 = smtputf8
     }
 }
 
 /// What the I/O layer must do, in order.
 public enum SMTPServerAction: Equatable, Sendable {
     case reply(SMTPReply)
+    /// Ask the lookup about this sender ("" for the null sender); answer
+    /// with `senderChecked`.
+    case checkSender(address: String)
     /// Ask the lookup about this recipient; answer with `recipientChecked`.
     case checkRecipient(address: String)
     /// Ask the queue for a new spool file; answer with `messageOpened`.

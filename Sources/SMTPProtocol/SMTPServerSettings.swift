@@ -1,16 +1,35 @@
-/// Per-listener limits. Every one bounds something a client controls, so
-/// that no session can make the listener use unbounded memory or time.
+/// What to do with a bare CR or bare LF inside DATA.
+public enum BareLineEndingPolicy: Equatable, Sendable {
+    /// Refuse the message at its end (550 5.6.11): the SMTP smuggling
+    /// defence, and the default.
+    case reject
+    /// Store each bare CR or bare LF as CR LF. The end of DATA is still
+    /// only CR LF "." CR LF, and a bare line ending never counts as the
+    /// start of a line for that purpose, so "\n.\n", "\n.\r\n", "\r.\r\n",
+    /// "\r\n.\n" and "\r\n.\r" remain message content in this mode too:
+    /// nothing after them can run as a command. The stored message may then
+    /// hold a line with a lone "."; the spool is not dot-stuffed, and
+    /// whoever sends it on over SMTP stuffs it like any other line.
+    case normalize
+}
+
+/// Per-listener limits and policy. Every limit bounds something a client
+/// controls, so that no session can make the listener use unbounded memory
+/// or time.
 public struct SMTPServerSettings: Sendable {
-    /// Our name in the EHLO/HELO reply and in Received:.
+    /// Our name in the EHLO/HELO reply, in Received: and in Message-ID:.
     public var hostname: String
     /// The full text after "220 ", already expanded.
     public var greeting: String
-    /// Advertised as SIZE and enforced on the unstuffed message content
-    /// (our own Received: header does not count against the client).
+    /// Advertised as SIZE and enforced on the message content as the client
+    /// sent it (our own Received: and added headers do not count against
+    /// the client).
     public var maxMessageSize: Int
     /// Accepted recipients per message.
     public var maxRecipients: Int
-    /// Octets per command line including CRLF (RFC 5321 §4.5.3.1.4).
+    /// Octets per command line including CRLF (RFC 5321 §4.5.3.1.4). MAIL
+    /// and RCPT get `SMTPServerStateMachine.parameterLineAllowance` more, as
+    /// the ESMTP extensions they carry allow (RFC 3461 §5, RFC 1870).
     public var maxCommandLineLength: Int
     /// 4xx/5xx replies to the client's own mistakes before 421 and close;
     /// this is what slows down address harvesting and garbage floods.
@@ -19,13 +38,36 @@ public struct SMTPServerSettings: Sendable {
     /// detection).
     public var maxReceivedHeaders: Int
     /// Unprocessed input held while waiting for an asynchronous answer; a
-    /// pipelining client needs little, anything more is abuse.
+    /// pipelining client needs little, anything more is abuse. BDAT chunk
+    /// bytes sent before the spool file is open count here too, so the I/O
+    /// layer should stop reading while `isWaiting`.
     public var maxPendingInput: Int
+    /// Sendmail's PrivacyOptions, expanded (no `goaway`).
+    public var privacy: Set<PrivacyFlag>
+    public var bareLineEndings: BareLineEndingPolicy
+    /// Add `Date:` and `Message-ID:` to a message that lacks them.
+    public var addMissingHeaders: Bool
+    /// The header section is buffered (the added headers go at its end), so
+    /// it is bounded: beyond either limit the message gets 552 5.3.4.
+    public var maxHeaderSectionSize: Int
+    public var maxHeaderLines: Int
+    /// RFC 5321 §4.5.3.2.7: waiting for a command, at least 5 minutes.
+    public var commandTimeout: Int
+    /// RFC 5321 §4.5.3.2.5: between blocks of DATA or BDAT content.
+    public var dataTimeout: Int
+    /// How the client is connected, for the Received: protocol name
+    /// (RFC 3848: ESMTPS, ESMTPA, ESMTPSA; RFC 6531: UTF8SMTP…). Set by the
+    /// I/O layer after STARTTLS or AUTH (see
+    /// `SMTPServerStateMachine.protocolFlags`).
+    public var protocolFlags: (tls: Bool, authenticated: Bool)
 
     public init(
         hostname: String, greeting: String, maxMessageSize: Int = 10_485_760, maxRecipients: Int = 100,
         maxCommandLineLength: Int = 512, maxErrors: Int = 20, maxReceivedHeaders: Int = 100,
-        maxPendingInput: Int = 65_536
+        maxPendingInput: Int = 65_536, privacy: Set<PrivacyFlag> = [], bareLineEndings: BareLineEndingPolicy = .reject,
+        addMissingHeaders: Bool = true, maxHeaderSectionSize: Int = 1_048_576, maxHeaderLines: Int = 1000,
+        commandTimeout: Int = 300, dataTimeout: Int = 180,
+        protocolFlags: (tls: Bool, authenticated: Bool) = (tls: false, authenticated: false)
     ) {
         self.hostname = hostname
         self.greeting = greeting
@@ -35,5 +77,13 @@ public struct SMTPServerSettings: Sendable {
         self.maxErrors = maxErrors
         self.maxReceivedHeaders = maxReceivedHeaders
         self.maxPendingInput = maxPendingInput
+        self.privacy = privacy
+        self.bareLineEndings = bareLineEndings
+        self.addMissingHeaders = addMissingHeaders
+        self.maxHeaderSectionSize = maxHeaderSectionSize
+        self.maxHeaderLines = maxHeaderLines
+        self.commandTimeout = commandTimeout
+        self.dataTimeout = dataTimeout
+        self.protocolFlags = protocolFlags
     }
 }

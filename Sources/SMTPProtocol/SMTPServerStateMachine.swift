@@ -3,16 +3,21 @@
 /// machines), so every protocol decision can be tested byte for byte.
 ///
 /// Input is consumed one command at a time. When a command needs an
-/// asynchronous answer (a recipient check, a spool file, a commit) the
-/// machine stops reading, keeps the rest of the input (up to
+/// asynchronous answer (a sender or recipient check, a spool file, a
+/// commit) the machine stops reading, keeps the rest of the input (up to
 /// `maxPendingInput`), and resumes when the answer arrives; that is what
 /// makes PIPELINING safe and keeps replies in command order.
 public struct SMTPServerStateMachine: Sendable {
     /// Keeps each write action to a size the I/O layer can hand to one
     /// write call without a second buffer.
     static let maxWriteChunk = 65_536
+    /// What MAIL and RCPT lines may use beyond `maxCommandLineLength`: the
+    /// extensions offered raise the line limit by what their parameters
+    /// need (RFC 3461 §5: 100 for MAIL, 500 for RCPT; RFC 1870: 26; and
+    /// room for AUTH= later, RFC 4954 §9: 500).
+    public static let parameterLineAllowance = 1024
 
-    let settings: SMTPServerSettings
+    var settings: SMTPServerSettings
     let clientAddress: String
     var phase = Phase.command
     var greeting: ClientGreeting?
@@ -22,6 +27,8 @@ public struct SMTPServerStateMachine: Sendable {
     /// Input received and not yet consumed.
     var input: [UInt8] = []
     var errorCount = 0
+    /// The greeting refused the client: every command but QUIT gets 503.
+    var accessDenied = false
     /// The session ended while the queue was opening a spool file: that
     /// file must be discarded when its answer arrives.
     var discardLateMessage = false
@@ -29,24 +36,59 @@ public struct SMTPServerStateMachine: Sendable {
     public init(settings: SMTPServerSettings, clientAddress: String) {
         self.settings = settings
         self.clientAddress = clientAddress
-        self.framer = LineFramer(maxLineLength: settings.maxCommandLineLength)
+        self.framer = LineFramer(maxLineLength: settings.maxCommandLineLength + Self.parameterLineAllowance)
     }
 
     /// True while an asynchronous answer is pending; input is buffered, not
-    /// acted on.
+    /// acted on. The I/O layer should stop reading meanwhile (a BDAT
+    /// client sends its chunk right after the command, before the spool
+    /// file exists).
     public var isWaiting: Bool {
         switch phase {
-        case .awaitingRecipientVerdict, .awaitingMessageOpen, .awaitingCommit: return true
-        case .command, .receivingData, .closed: return false
+        case .awaitingSenderVerdict, .awaitingRecipientVerdict, .awaitingMessageOpen, .awaitingCommit: return true
+        case .command, .receivingData, .receivingChunk, .discardingChunk, .closed: return false
         }
     }
 
     /// True once `.close` has been emitted; every later event is ignored.
     public var isClosed: Bool { phase == .closed }
 
+    /// Seconds of client silence to allow now (RFC 5321 §4.5.3.2): the data
+    /// timeout inside DATA or BDAT content, the command timeout otherwise
+    /// (also while waiting for an answer from another process). The I/O
+    /// layer re-arms its timer from this after every event, and calls
+    /// `timedOut()` when it fires.
+    public var currentTimeout: Int {
+        switch phase {
+        case .receivingData, .receivingChunk, .discardingChunk, .awaitingMessageOpen(.chunk):
+            return settings.dataTimeout
+        case .command, .awaitingSenderVerdict, .awaitingRecipientVerdict, .awaitingMessageOpen(.data),
+            .awaitingCommit, .closed:
+            return settings.commandTimeout
+        }
+    }
+
+    /// Whether TLS protects the session and whether the client has
+    /// authenticated; only the Received: protocol name depends on it. The
+    /// I/O layer sets it after STARTTLS or AUTH.
+    public var protocolFlags: (tls: Bool, authenticated: Bool) {
+        get { settings.protocolFlags }
+        set { settings.protocolFlags = newValue }
+    }
+
     /// The greeting. No enhanced code: RFC 2034 §3 exempts the greeting.
-    public mutating func start() -> [SMTPServerAction] {
+    ///
+    /// - Parameter rejection: the lookup refused this client (an access
+    ///   map `Connect:` REJECT, a DNSBL listing): this reply (a 554, say)
+    ///   is the greeting, and every later command but QUIT gets
+    ///   `503 5.7.0 Error: access denied` (RFC 5321 §3.1), counted as an
+    ///   error.
+    public mutating func start(rejection: SMTPReply? = nil) -> [SMTPServerAction] {
         guard phase != .closed else { return [] }
+        if let rejection {
+            accessDenied = true
+            return [.reply(rejection)]
+        }
         return [.reply(SMTPReply(code: 220, enhanced: "", text: settings.greeting))]
     }
 
@@ -64,13 +106,37 @@ public struct SMTPServerStateMachine: Sendable {
         return actions
     }
 
+    public mutating func senderChecked(_ verdict: SenderVerdict) -> [SMTPServerAction] {
+        guard case .awaitingSenderVerdict(var pending) = phase else { return [] }
+        phase = .command
+        var actions: [SMTPServerAction] = []
+        switch verdict {
+        case .accept:
+            transaction = pending
+            reply(.senderOk, &actions)
+        case .discard:
+            pending.discard = true
+            transaction = pending
+            reply(.senderOk, &actions)
+        case .reject(let rejection):
+            reply(rejection, &actions)
+        }
+        processInput(&actions)
+        return actions
+    }
+
     public mutating func recipientChecked(_ verdict: RecipientVerdict) -> [SMTPServerAction] {
-        guard case .awaitingRecipientVerdict(let address) = phase else { return [] }
+        guard case .awaitingRecipientVerdict(var recipient) = phase else { return [] }
         phase = .command
         var actions: [SMTPServerAction] = []
         switch verdict {
         case .accept(let localUser):
-            transaction?.recipients.append(AcceptedRecipient(address: address, localUser: localUser))
+            recipient.localUser = localUser
+            transaction?.recipients.append(recipient)
+            reply(.recipientOk, &actions)
+        case .discard:
+            transaction?.discardedRecipients += 1
+            transaction?.discard = true
             reply(.recipientOk, &actions)
         case .reject(let rejection):
             reply(rejection, &actions)
@@ -82,9 +148,10 @@ public struct SMTPServerStateMachine: Sendable {
     /// - Parameters:
     ///   - queueID: the new spool file's id, or nil if the queue could not
     ///     create one (451, the transaction is reset).
-    ///   - date: the RFC 5322 date for the Received: header.
+    ///   - date: the RFC 5322 date for the Received: header, and for the
+    ///     Date: and Message-ID: headers added to a message without them.
     public mutating func messageOpened(queueID: String?, date: String) -> [SMTPServerAction] {
-        guard phase == .awaitingMessageOpen else {
+        guard case .awaitingMessageOpen(let start) = phase else {
             if phase == .closed && discardLateMessage && queueID != nil {
                 discardLateMessage = false
                 return [.abortMessage]
@@ -92,32 +159,41 @@ public struct SMTPServerStateMachine: Sendable {
             return []
         }
         var actions: [SMTPServerAction] = []
-        guard input.isEmpty else {
-            if queueID != nil { actions.append(.abortMessage) }
-            phase = .command
-            shutDown(.synchronizationError, &actions)
-            return actions
+        switch start {
+        case .data:
+            guard input.isEmpty else {
+                if queueID != nil { actions.append(.abortMessage) }
+                phase = .command
+                shutDown(.synchronizationError, &actions)
+                return actions
+            }
+            guard let queueID, transaction != nil else {
+                if queueID != nil { actions.append(.abortMessage) }
+                transaction = nil
+                phase = .command
+                // The queue's failure, not the client's: not counted.
+                actions.append(.reply(.queueFileError))
+                return actions
+            }
+            actions.append(.reply(.startMailInput))
+            openSpool(
+                queueID: queueID, date: date, receiver: DataReceiver(bareLineEndings: settings.bareLineEndings),
+                &actions)
+            phase = .receivingData
+        case .chunk(let chunk):
+            guard let queueID, transaction != nil else {
+                if queueID != nil { actions.append(.abortMessage) }
+                transaction = nil
+                phase = .command
+                actions.append(.reply(.queueFileError))
+                enterDiscard(chunk.size)
+                processInput(&actions)
+                return actions
+            }
+            openSpool(queueID: queueID, date: date, receiver: nil, &actions)
+            enterChunk(chunk, &actions)
+            processInput(&actions)
         }
-        guard let queueID, let transaction, let greeting else {
-            if queueID != nil { actions.append(.abortMessage) }
-            self.transaction = nil
-            phase = .command
-            // The queue's failure, not the client's: not counted.
-            actions.append(.reply(.queueFileError))
-            return actions
-        }
-        let recipient = transaction.recipients.count == 1 ? transaction.recipients.first?.address : nil
-        let header = ReceivedHeader.build(
-            helo: greeting.name, esmtp: greeting.esmtp, clientAddress: clientAddress, hostname: settings.hostname,
-            queueID: queueID, recipient: recipient, date: date)
-        message = OpenMessage(
-            queueID: queueID,
-            receiver: DataReceiver(
-                maxMessageSize: settings.maxMessageSize, maxReceivedHeaders: settings.maxReceivedHeaders),
-            headerSize: header.count)
-        phase = .receivingData
-        actions.append(.reply(.startMailInput))
-        actions.append(.writeMessageData(header))
         return actions
     }
 
@@ -159,7 +235,13 @@ public struct SMTPServerStateMachine: Sendable {
                 if let line { handleLine(line, &actions) }
             case .receivingData:
                 index += receiveData(input[index...], &actions)
-            case .awaitingRecipientVerdict, .awaitingMessageOpen, .awaitingCommit, .closed:
+            case .receivingChunk(let chunk):
+                index += receiveChunk(input[index...], chunk, &actions)
+            case .discardingChunk(let remaining):
+                let skipped = min(remaining, input.endIndex - index)
+                index += skipped
+                phase = skipped == remaining ? .command : .discardingChunk(remaining: remaining - skipped)
+            case .awaitingSenderVerdict, .awaitingRecipientVerdict, .awaitingMessageOpen, .awaitingCommit, .closed:
                 break reading
             }
         }
@@ -171,64 +253,6 @@ public struct SMTPServerStateMachine: Sendable {
         if input.count > settings.maxPendingInput {
             shutDown(.inputOverflow(settings.hostname), &actions)
         }
-    }
-
-    private mutating func receiveData(_ bytes: ArraySlice<UInt8>, _ actions: inout [SMTPServerAction]) -> Int {
-        guard var current = message else {
-            // Unreachable: the phase is only set together with `message`.
-            shutDown(.queueFileError, &actions)
-            return bytes.count
-        }
-        message = nil  // keeps the receiver uniquely referenced while it runs
-        var output: [UInt8] = []
-        output.reserveCapacity(min(bytes.count, Self.maxWriteChunk))
-        let consumed = current.receiver.consume(bytes, into: &output)
-        message = current
-        var start = output.startIndex
-        while start < output.endIndex {
-            let end = min(start + Self.maxWriteChunk, output.endIndex)
-            actions.append(.writeMessageData(Array(output[start..<end])))
-            start = end
-        }
-        if current.receiver.isComplete { finishMessage(&actions) }
-        return consumed
-    }
-
-    /// End of DATA: commit, or refuse with the most specific reason.
-    private mutating func finishMessage(_ actions: inout [SMTPServerAction]) {
-        guard let current = message, let transaction, let greeting else {
-            // Unreachable: DATA requires all three. Ending the session beats
-            // leaving the phase on a finished receiver.
-            shutDown(.queueFileError, &actions)
-            return
-        }
-        message = nil
-        let receiver = current.receiver
-        let refusal: SMTPReply?
-        if receiver.sawBareLineEnding {
-            refusal = .bareLineEndingInData
-        } else if receiver.sawNUL {
-            refusal = .nulInData
-        } else if receiver.sizeExceeded {
-            refusal = .messageTooBig
-        } else if receiver.tooManyHops {
-            refusal = .tooManyHops
-        } else {
-            refusal = nil
-        }
-        if let refusal {
-            self.transaction = nil
-            phase = .command
-            actions.append(.abortMessage)
-            reply(refusal, &actions)
-            return
-        }
-        phase = .awaitingCommit(queueID: current.queueID)
-        actions.append(
-            .commitMessage(
-                AcceptedMessage(
-                    sender: transaction.sender.address, recipients: transaction.recipients, helo: greeting.name,
-                    size: current.headerSize + receiver.contentSize, body: transaction.body)))
     }
 
     // MARK: - Replies
@@ -247,14 +271,8 @@ public struct SMTPServerStateMachine: Sendable {
     /// Ends the session with a final reply. An open spool file is discarded
     /// now; one still being opened is discarded when its answer arrives.
     mutating func shutDown(_ reply: SMTPReply, _ actions: inout [SMTPServerAction]) {
-        switch phase {
-        case .receivingData:
-            actions.append(.abortMessage)
-        case .awaitingMessageOpen:
-            discardLateMessage = true
-        case .command, .awaitingRecipientVerdict, .awaitingCommit, .closed:
-            break
-        }
+        if message != nil { actions.append(.abortMessage) }
+        if case .awaitingMessageOpen = phase { discardLateMessage = true }
         actions.append(.reply(reply))
         actions.append(.close)
         phase = .closed

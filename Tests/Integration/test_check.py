@@ -10,7 +10,8 @@ OPTIONS = [
     "MailDirectory", "SafeFileEnvironment", "SmrshDirectory", "RunDirectory", "LogFile", "LogFacility",
     "MaxMessageSize", "MaxRecipientsPerMessage", "SmtpGreetingMessage", "PrivacyOptions",
     "LocalWorkerLimit", "LocalWorkerIdleTimeout", "ShutdownTimeout", "MailGroup", "MaxHopCount",
-    "MaxConnections",
+    "MaxConnections", "MaxConnectionsPerClient", "MaxConnectionRatePerClient", "MaxErrorsPerSession",
+    "Timeout.command", "Timeout.datablock", "BareLineEndings", "DnsBlocklists", "DnsResolvers",
 ]
 
 

@@ -17,7 +17,16 @@ final class FrameCodecTests: XCTestCase {
             .shutdown,
             .ready(.listener),
             .peerViolation(.listener, reason: "bad frame"),
-            .checkRecipient(address: "alice@example.test", client: "127.0.0.1"),
+            .checkRecipient(address: "alice@example.test", client: ClientContext(address: "127.0.0.1")),
+            .checkClient(ClientContext(address: "192.0.2.1", hostname: "client.example", authenticatedUser: "")),
+            .clientVerdict(
+                ClientVerdict(
+                    action: .reject, status: ReplyStatus(code: 554, enhanced: "5.7.1", text: "Access denied"),
+                    mayRelay: false, hostname: "")),
+            .checkSender(address: "", client: ClientContext(address: "::1", authenticatedUser: "alice")),
+            .accepted,
+            .discarded,
+            .recipientRemote(domain: "example.org"),
             .recipientAccepted(localUser: "alice"),
             .rejected(ReplyStatus(code: 550, enhanced: "5.1.1", text: "User unknown")),
             .openMessage,
@@ -25,8 +34,14 @@ final class FrameCodecTests: XCTestCase {
             .commitMessage(
                 CommitRequest(
                     queueID: id, sender: "",
-                    recipients: [DeliveryRecipient(index: 0, address: "\"john doe\"@example.test", localUser: "john")],
-                    clientAddress: "127.0.0.2", clientHelo: "client.test", authUser: "")),
+                    recipients: [
+                        Recipient(
+                            address: "\"john doe\"@example.test", localUser: "john", notify: [.success, .delay],
+                            originalRecipient: "rfc822;john@example.test"),
+                        Recipient(address: "x@example.org", localUser: ""),
+                    ],
+                    clientAddress: "127.0.0.2", clientHelo: "client.test", authUser: "", dsnReturn: .full,
+                    envelopeID: "abc", bodyType: .eightBitMIME, smtputf8: true)),
             .committed(id),
             .abortMessage(id),
             .deliver(
@@ -107,7 +122,7 @@ final class FrameCodecTests: XCTestCase {
     /// CR, LF and NUL are refused in every envelope field, wherever it is.
     func testForbiddenBytesInFieldsAreRefused() {
         for bad in ["a\rb@example.test", "a\nb@example.test", "a\0b@example.test"] {
-            let message = IPCMessage.checkRecipient(address: bad, client: "127.0.0.1")
+            let message = IPCMessage.checkRecipient(address: bad, client: ClientContext(address: "127.0.0.1"))
             let bytes = FrameCodec.encode(message, requestID: 1, isResponse: false)
             XCTAssertThrowsError(try FrameCodec.decode(bytes, descriptorCount: 0)) { error in
                 XCTAssertEqual(error as? IPCDecodeError, .badField("address"))

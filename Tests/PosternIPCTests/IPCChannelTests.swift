@@ -70,7 +70,7 @@ final class IPCChannelTests: XCTestCase {
                 guard case .violation = reason else { return XCTFail("reason \(reason)") }
                 closed.fulfill()
             })
-        channel.request(.checkRecipient(address: "a@b.test", client: "127.0.0.1")) { result in
+        channel.request(.checkRecipient(address: "a@b.test", client: ClientContext(address: "127.0.0.1"))) { result in
             if case .failure(.closed) = result { failed.fulfill() }
         }
         // Read the request so the socket stays clean, then answer with garbage.
@@ -98,7 +98,8 @@ final class IPCChannelTests: XCTestCase {
         done.expectedFulfillmentCount = 20
         for i in 0..<20 {
             let letter = String(UnicodeScalar(UInt8(97 + i)))
-            client.request(.checkRecipient(address: "\(letter)@x.test", client: "127.0.0.1")) { result in
+            client.request(.checkRecipient(address: "\(letter)@x.test", client: ClientContext(address: "127.0.0.1"))) {
+                result in
                 if case .success(let frame) = result, frame.message == .recipientAccepted(localUser: letter) {
                     done.fulfill()
                 }

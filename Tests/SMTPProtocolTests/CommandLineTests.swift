@@ -55,6 +55,21 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(session.send(line + "x\r\n"), [.reply("500 5.5.2 Line too long\r\n")])
     }
 
+    /// MAIL and RCPT may be longer, by what the ESMTP parameters need
+    /// (RFC 3461 §5); the framer bounds them too.
+    func testParameterLinesGetTheExtensionAllowance() {
+        var session = Session()
+        _ = session.start()
+        _ = session.send("EHLO c.example.org\r\n")
+        let limit = 512 + SMTPServerStateMachine.parameterLineAllowance
+        let mail = "MAIL FROM:<b@example.org> ENVID=x"
+        let padded = mail + String(repeating: "x", count: limit - 2 - mail.utf8.count)
+        XCTAssertEqual(session.send(padded + "x\r\n"), [.reply("500 5.5.2 Line too long\r\n")])
+        XCTAssertEqual(session.send(padded + "\r\n"), [.reply("501 5.5.4 Bad ENVID parameter\r\n")])
+        let noop = "NOOP " + String(repeating: "x", count: 506)
+        XCTAssertEqual(session.send(noop + "\r\n"), [.reply("500 5.5.2 Line too long\r\n")])
+    }
+
     func testVerbsAreCaseInsensitive() {
         var session = Session()
         _ = session.start()
@@ -80,7 +95,7 @@ final class CommandLineTests: XCTestCase {
             [
                 .reply(
                     "250-mx.example.test\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n250-8BITMIME\r\n"
-                        + "250 ENHANCEDSTATUSCODES\r\n"),
+                        + "250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n250-DSN\r\n250 CHUNKING\r\n"),
                 .reply("250 2.1.0 Ok\r\n"), .check("a@example.test"),
             ])
     }

@@ -6,9 +6,9 @@ final class DataReceiverTests: XCTestCase {
     /// Feeds `chunks` one after another and returns the output and what was
     /// left after the terminator.
     private func run(
-        _ chunks: [String], maxSize: Int = 1_000, maxHops: Int = 100
+        _ chunks: [String], policy: BareLineEndingPolicy = .reject
     ) -> (receiver: DataReceiver, output: String, rest: String) {
-        var receiver = DataReceiver(maxMessageSize: maxSize, maxReceivedHeaders: maxHops)
+        var receiver = DataReceiver(bareLineEndings: policy)
         var output: [UInt8] = []
         var rest: [UInt8] = []
         for chunk in chunks {
@@ -60,9 +60,37 @@ final class DataReceiverTests: XCTestCase {
         XCTAssertEqual(result.receiver.contentSize, 7)
     }
 
-    func testHopCounting() {
-        let result = run(["Received: a\r\n X-Received: b\r\nreceived\t :c\r\nReceivedX: d\r\n\r\nReceived: e\r\n.\r\n"])
-        XCTAssertEqual(result.receiver.receivedHeaderCount, 2)
-        XCTAssertFalse(result.receiver.tooManyHops)
+    func testNormalizeTurnsBareLineEndingsIntoCRLF() {
+        let result = run(["a\nb\rc\r\r\nd\r\n.\r\n"], policy: .normalize)
+        XCTAssertTrue(result.receiver.isComplete)
+        XCTAssertTrue(result.receiver.sawBareLineEnding)
+        XCTAssertFalse(result.receiver.isDoomed)
+        XCTAssertEqual(result.output, "a\r\nb\r\nc\r\n\r\nd\r\n")
+        XCTAssertEqual(result.receiver.contentSize, result.output.utf8.count)
+    }
+
+    /// A normalized bare line ending is not the start of a line: a dot after
+    /// it is content (and not unstuffed), and "." CR LF after it does not
+    /// end the data.
+    func testNormalizedLineEndingIsNotALineStart() {
+        for body in ["x\n.\r\n", "x\r.\r\n", "x\n..\r\n"] {
+            let result = run([body + "MAIL FROM:<a@b.example>\r\n"], policy: .normalize)
+            XCTAssertFalse(result.receiver.isComplete, body.debugDescription)
+            XCTAssertEqual(result.rest, "", body.debugDescription)
+        }
+        let result = run(["x\n..\r\n.\r\n"], policy: .normalize)
+        XCTAssertTrue(result.receiver.isComplete)
+        XCTAssertEqual(result.output, "x\r\n..\r\n")
+    }
+
+    func testNULIsRefusedInBothPolicies() {
+        for policy in [BareLineEndingPolicy.reject, .normalize] {
+            var receiver = DataReceiver(bareLineEndings: policy)
+            var output: [UInt8] = []
+            _ = receiver.consume([0x61, 0x00, 0x62, 0x0D, 0x0A][...], into: &output)
+            XCTAssertTrue(receiver.sawNUL)
+            XCTAssertTrue(receiver.isDoomed)
+            XCTAssertEqual(output, [0x61])
+        }
     }
 }

@@ -31,7 +31,10 @@ final class SMTPCommandTests: XCTestCase {
         XCTAssertEqual(try parse("QUIT  "), .quit)
         XCTAssertEqual(error("DATA now"), .syntax(usage: "DATA"))
         XCTAssertEqual(error("VRFY"), .syntax(usage: "VRFY address"))
-        XCTAssertEqual(error("BDAT 10 LAST"), .unknownCommand)
+        XCTAssertEqual(try parse("BDAT 10 LAST"), .bdat(size: 10, last: true))
+        XCTAssertEqual(try parse("ETRN example.test"), .etrn)
+        XCTAssertEqual(try parse("VERB"), .verb)
+        XCTAssertEqual(error("ETRN"), .syntax(usage: "ETRN domain"))
         XCTAssertEqual(error("DAT"), .unknownCommand)
     }
 
@@ -67,12 +70,16 @@ final class SMTPCommandTests: XCTestCase {
     }
 
     func testRcpt() throws {
-        XCTAssertEqual(try parse("RCPT TO:<a@example.test>"), .rcpt(mailbox("a", "example.test")))
-        XCTAssertEqual(try parse("RCPT TO:<postmaster>"), .rcpt(mailbox("postmaster", "")))
+        XCTAssertEqual(
+            try parse("RCPT TO:<a@example.test>"), .rcpt(mailbox("a", "example.test"), RecipientParameters()))
+        XCTAssertEqual(try parse("RCPT TO:<postmaster>"), .rcpt(mailbox("postmaster", ""), RecipientParameters()))
         XCTAssertEqual(error("RCPT TO:<>"), .badRecipient(.nullPathNotAllowed))
         XCTAssertEqual(error("RCPT FROM:<a@example.test>"), .syntax(usage: "RCPT TO:<address>"))
         XCTAssertEqual(
-            error("RCPT TO:<a@example.test> ORCPT=rfc822;a@example.test"), .unsupportedParameter(keyword: "ORCPT"))
+            try parse("RCPT TO:<a@example.test> ORCPT=rfc822;a@example.test"),
+            .rcpt(mailbox("a", "example.test"), RecipientParameters(orcpt: "rfc822;a@example.test")))
+        XCTAssertEqual(
+            error("RCPT TO:<a@example.test> MT-PRIORITY=3"), .unsupportedParameter(keyword: "MT-PRIORITY"))
     }
 
     func testErrorReplies() {

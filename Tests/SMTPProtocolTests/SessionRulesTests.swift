@@ -11,11 +11,19 @@ final class SessionRulesTests: XCTestCase {
         return session
     }
 
+    /// RFC 5321 §4.1.4 lets a server take MAIL without HELO; Sendmail's
+    /// `needmailhelo` (part of `goaway`) refuses it.
     func testMailBeforeHelo() {
         var session = Session()
         _ = session.start()
+        XCTAssertEqual(session.send("MAIL FROM:<bob@example.org>\r\n"), [.reply("250 2.1.0 Ok\r\n")])
+
+        session = Session(.test(privacy: [.needmailhelo]))
+        _ = session.start()
         XCTAssertEqual(
-            session.send("MAIL FROM:<bob@example.org>\r\n"), [.reply("503 5.5.1 Error: send HELO/EHLO first\r\n")])
+            session.send("MAIL FROM:<bob@example.org>\r\n"), [.reply("503 5.0.0 Polite people say HELO first\r\n")])
+        _ = session.send("HELO client.example.org\r\n")
+        XCTAssertEqual(session.send("MAIL FROM:<bob@example.org>\r\n"), [.reply("250 2.1.0 Ok\r\n")])
     }
 
     func testRcptBeforeMail() {
@@ -58,11 +66,12 @@ final class SessionRulesTests: XCTestCase {
         var session = Session()
         _ = session.start()
         XCTAssertEqual(
-            session.send("VRFY root\r\n"), [.reply("252 2.5.2 Cannot VRFY user; try RCPT to attempt delivery\r\n")])
-        XCTAssertEqual(session.send("EXPN staff\r\n"), [.reply("502 5.7.0 Command disabled\r\n")])
+            session.send("VRFY root\r\n"),
+            [.reply("252 2.5.2 Cannot VRFY user; try RCPT to attempt delivery (or try finger)\r\n")])
+        XCTAssertEqual(session.send("EXPN staff\r\n"), [.reply("502 5.7.0 EXPN is not implemented\r\n")])
         XCTAssertEqual(
             session.send("HELP\r\n"),
-            [.reply("214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP\r\n")])
+            [.reply("214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP\r\n")])
         XCTAssertEqual(session.send("NOOP anything\r\n"), [.reply("250 2.0.0 Ok\r\n")])
     }
 
@@ -90,12 +99,11 @@ final class SessionRulesTests: XCTestCase {
     func testUnsupportedParameters() {
         var session = greeted()
         XCTAssertEqual(
-            session.send("MAIL FROM:<bob@example.org> SMTPUTF8\r\n"),
-            [.reply("555 5.5.4 Unsupported option: SMTPUTF8\r\n")])
+            session.send("MAIL FROM:<bob@example.org> MT-PRIORITY=3\r\n"),
+            [.reply("555 5.5.4 Unsupported option: MT-PRIORITY\r\n")])
         _ = session.send("MAIL FROM:<bob@example.org>\r\n")
         XCTAssertEqual(
-            session.send("RCPT TO:<a@example.test> NOTIFY=NEVER\r\n"),
-            [.reply("555 5.5.4 Unsupported option: NOTIFY\r\n")])
+            session.send("RCPT TO:<a@example.test> XFOO\r\n"), [.reply("555 5.5.4 Unsupported option: XFOO\r\n")])
     }
 
     func testESMTPParametersNeedEhlo() {
@@ -116,6 +124,9 @@ final class SessionRulesTests: XCTestCase {
         XCTAssertEqual(session.send("RCPT TO:<>\r\n"), [.reply("501 5.1.3 Bad recipient address syntax\r\n")])
         XCTAssertEqual(
             session.send(bytes: Array("RCPT TO:<j\u{F6}rg@example.test>\r\n".utf8)),
+            [.reply("553 5.6.7 Non-ASCII addresses not permitted for that recipient without SMTPUTF8\r\n")])
+        XCTAssertEqual(
+            session.send(bytes: Array("RCPT TO:<j".utf8) + [0xF6] + Array("rg@example.test>\r\n".utf8)),
             [.reply("501 5.1.3 Bad recipient address syntax\r\n")])
         XCTAssertEqual(session.send("RCPT TO:<a@b@c>\r\n"), [.reply("501 5.1.3 Bad recipient address syntax\r\n")])
         XCTAssertEqual(
@@ -143,11 +154,11 @@ final class SessionRulesTests: XCTestCase {
     }
 
     func testErrorLimitEndsTheSession() {
-        var session = Session(.test(maxErrors: 3))
+        var session = Session(.test(maxErrors: 3, privacy: [.needmailhelo]))
         _ = session.start()
         XCTAssertEqual(session.send("FOO\r\n"), [.reply("500 5.5.2 Error: command not recognized\r\n")])
         XCTAssertEqual(session.send("NOOP\r\n"), [.reply("250 2.0.0 Ok\r\n")])
-        XCTAssertEqual(session.send("MAIL FROM:<a@b.c>\r\n"), [.reply("503 5.5.1 Error: send HELO/EHLO first\r\n")])
+        XCTAssertEqual(session.send("MAIL FROM:<a@b.c>\r\n"), [.reply("503 5.0.0 Polite people say HELO first\r\n")])
         XCTAssertEqual(
             session.send("BAR\r\nNOOP\r\n"),
             [

@@ -16,7 +16,7 @@ final class TransactionTests: XCTestCase {
             [
                 .reply(
                     "250-mx.example.test\r\n250-PIPELINING\r\n250-SIZE 1000000\r\n250-8BITMIME\r\n"
-                        + "250 ENHANCEDSTATUSCODES\r\n")
+                        + "250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n250-DSN\r\n250 CHUNKING\r\n")
             ])
     }
 
@@ -140,9 +140,10 @@ final class TransactionTests: XCTestCase {
     func testCommandsPipelinedAfterEndOfDataWaitForTheCommit() {
         var session = Session()
         session.openMessage()
-        let events = session.send("body\r\n.\r\nMAIL FROM:<bob@example.org>\r\nRCPT TO:<a@example.test>\r\n")
+        let events = session.send(
+            "Subject: x\r\n\r\nbody\r\n.\r\nMAIL FROM:<bob@example.org>\r\nRCPT TO:<a@example.test>\r\n")
         XCTAssertEqual(events.count, 2)
-        XCTAssertEqual(events.first, .written("body\r\n"))
+        XCTAssertEqual(events.first, .written("Subject: x\r\n\r\nbody\r\n"))
         XCTAssertEqual(
             session.committed(),
             [.reply("250 2.0.0 Ok: queued as 7Q3K9ABCDEFG\r\n"), .reply("250 2.1.0 Ok\r\n"), .check("a@example.test")])

@@ -1,0 +1,179 @@
+import Glibc
+import Logging
+import PosternCore
+import PosternIPC
+
+/// The lookup's tables and the answers built from them. Requests run on a
+/// pool of threads: a DNS query for one client must not hold up the RCPT
+/// checks of every other session behind it on the same channel.
+final class LookupState: @unchecked Sendable {
+    private let lock = Lock()
+    private let logger: Logger
+    /// Several threads: a slow DNS answer holds up one request, not all.
+    private let workers = TaskQueue(threads: 8)
+    private let resolvConf: String
+    private var config: PosternConfig
+    private var users: Set<String> = []
+    private var access = AccessMap()
+    private var localHostNames = LocalHostNames()
+    private var engine = PolicyEngine(tables: PolicyTables())
+    private var resolver: DNSResolver?
+
+    init(config: PosternConfig, resolvConf: String, logger: Logger) {
+        self.config = config
+        self.resolvConf = resolvConf
+        self.logger = logger
+        update(config: config)
+    }
+
+    func update(config: PosternConfig) {
+        let (map, mapProblems) =
+            MapFiles.read("/access", logger: logger).map {
+                AccessMap.parse(text: $0, file: config.configDirectory + "/access")
+            } ?? (AccessMap(), [])
+        for problem in mapProblems { logger.warning("\(problem)") }
+        let (names, nameProblems) =
+            MapFiles.read("/local-host-names", logger: logger).map {
+                LocalHostNames.parse(text: $0, file: config.configDirectory + "/local-host-names")
+            } ?? (LocalHostNames(), [])
+        for problem in nameProblems { logger.warning("\(problem)") }
+        let servers =
+            config.dnsResolvers.isEmpty
+            ? ResolvConf.parse(resolvConf)
+            : config.dnsResolvers.map { DNSServer(host: $0.host, port: $0.port) }
+        lock.withLock {
+            self.config = config
+            access = map
+            localHostNames = names
+            resolver = servers.isEmpty ? nil : DNSResolver(servers: servers, timeout: 3, attempts: 2)
+            rebuild()
+        }
+        logger.info("maps loaded, access entries=\(map.count), local domains=\(names.union(config.localDomains).count)")
+    }
+
+    func loadUsers(from fd: Int32) {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        var offset: off_t = 0
+        while bytes.count < 64 << 20 {
+            let n = pread(fd, &chunk, chunk.count, offset)
+            if n <= 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+            offset += off_t(n)
+        }
+        let names = PasswdFile.userNames(bytes)
+        lock.withLock {
+            users = names
+            rebuild()
+        }
+        logger.info("user database loaded, users=\(names.count)")
+    }
+
+    /// Called with the lock held.
+    private func rebuild() {
+        let hostAddresses = config.listen.map(\.host) + ["127.0.0.1", "::1"]
+        engine = PolicyEngine(
+            tables: PolicyTables(
+                localDomains: localHostNames.union(config.localDomains), users: users, access: access,
+                hostAddresses: hostAddresses))
+    }
+
+    func handle(_ frame: Frame, from channel: IPCChannel) {
+        frame.descriptors.forEach { _ = close($0) }
+        workers.async { [self] in
+            let answer = answer(frame.message, from: channel.peer)
+            try? channel.respond(to: frame.requestID, with: answer)
+        }
+    }
+
+    private func answer(_ message: IPCMessage, from peer: Role) -> IPCMessage {
+        let (engine, access, zones, resolver) = lock.withLock {
+            (self.engine, self.access, config.dnsBlocklists, self.resolver)
+        }
+        switch message {
+        case .checkClient(let client) where peer == .listener:
+            return .clientVerdict(
+                clientVerdict(client, engine: engine, access: access, zones: zones, resolver: resolver))
+        case .checkSender(let address, let client) where peer == .listener:
+            let decision = engine.client(ip: client.address, hostname: client.hostname.isEmpty ? nil : client.hostname)
+            return reply(engine.sender(address, client: decision, authenticated: !client.authenticatedUser.isEmpty))
+        case .checkRecipient(let address, let client) where peer == .listener:
+            let decision = engine.client(ip: client.address, hostname: client.hostname.isEmpty ? nil : client.hostname)
+            switch engine.recipient(address, client: decision, authenticated: !client.authenticatedUser.isEmpty) {
+            case .local(let user): return .recipientAccepted(localUser: user)
+            case .remote(_, let domain): return .recipientRemote(domain: domain)
+            case .discard: return .discarded
+            case .reject(let code, let enhanced, let text):
+                return .rejected(ReplyStatus(code: UInt16(code), enhanced: enhanced, text: text))
+            }
+        default:
+            return .rejected(ReplyStatus(code: 451, enhanced: "4.3.0", text: "Unsupported lookup request"))
+        }
+    }
+
+    private func reply(_ decision: PolicyDecision) -> IPCMessage {
+        switch decision {
+        case .accept: return .accepted
+        case .discard: return .discarded
+        case .reject(let code, let enhanced, let text):
+            return .rejected(ReplyStatus(code: UInt16(code), enhanced: enhanced, text: text))
+        }
+    }
+
+    /// The access map first (an OK or RELAY entry exempts a client from the
+    /// block lists, as in Sendmail), then each DNS block list in turn. A
+    /// block list that does not answer does not block: a DNS outage must
+    /// not stop all mail.
+    private func clientVerdict(
+        _ client: ClientContext, engine: PolicyEngine, access: AccessMap, zones: [String], resolver: DNSResolver?
+    ) -> ClientVerdict {
+        let hostname = reverseName(client.address, resolver: resolver)
+        let decision = engine.client(ip: client.address, hostname: hostname)
+        let none = ReplyStatus(code: 250, enhanced: "2.0.0", text: "")
+        switch decision.decision {
+        case .reject(let code, let enhanced, let text):
+            logger.info("reject: connect from \(client.address): \(code) \(enhanced) \(text)")
+            return ClientVerdict(
+                action: .reject, status: ReplyStatus(code: UInt16(code), enhanced: enhanced, text: text),
+                mayRelay: false, hostname: hostname ?? "")
+        case .discard:
+            return ClientVerdict(action: .discard, status: none, mayRelay: false, hostname: hostname ?? "")
+        case .accept:
+            break
+        }
+        let entry = access.lookupClient(ip: client.address, hostname: hostname)?.action
+        let exempt = entry == .ok || entry == .relay
+        if !exempt, let resolver {
+            for zone in zones {
+                do {
+                    if case .listed(_, let text) = try DNSBL.check(ip: client.address, zone: zone, resolver: resolver) {
+                        let reason = text.map { "; \($0)" } ?? ""
+                        logger.info("reject: connect from \(client.address): listed by \(zone)\(reason)")
+                        return ClientVerdict(
+                            action: .reject,
+                            status: ReplyStatus(
+                                code: 554, enhanced: "5.7.1",
+                                text: "Service unavailable; client [\(client.address)] blocked using \(zone)\(reason)"),
+                            mayRelay: false, hostname: hostname ?? "")
+                    }
+                } catch {
+                    logger.warning("DNS block list \(zone) did not answer for \(client.address): \(error)")
+                }
+            }
+        }
+        return ClientVerdict(action: .accept, status: none, mayRelay: decision.mayRelay, hostname: hostname ?? "")
+    }
+
+    /// The client's name, forward-confirmed (its PTR name must resolve back
+    /// to the address), so an access entry for a domain cannot be claimed by
+    /// whoever controls a reverse zone. Loopback clients are "localhost"
+    /// without asking anyone.
+    private func reverseName(_ address: String, resolver: DNSResolver?) -> String? {
+        if address.hasPrefix("127.") || address == "::1" { return "localhost" }
+        guard let resolver, let names = try? resolver.ptr(address) else { return nil }
+        for name in names.prefix(3) {
+            if let forward = try? resolver.addresses(name), forward.contains(address) { return name }
+        }
+        return nil
+    }
+}
