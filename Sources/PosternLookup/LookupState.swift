@@ -71,7 +71,8 @@ final class LookupState: @unchecked Sendable {
 
     /// Called with the lock held.
     private func rebuild() {
-        let hostAddresses = config.listen.map(\.host) + ["127.0.0.1", "::1"]
+        // The wildcard addresses are not ours to receive mail at: u@[0.0.0.0] is no local address.
+        let hostAddresses = config.listen.map(\.host).filter { $0 != "0.0.0.0" && $0 != "::" } + ["127.0.0.1", "::1"]
         engine = PolicyEngine(
             tables: PolicyTables(
                 localDomains: localHostNames.union(config.localDomains), users: users, access: access,
