@@ -26,9 +26,11 @@ enum MapFiles {
             logger.error("\(path) is larger than \(maxSize) bytes; ignored")
             return nil
         }
+        // A stray Latin-1 byte must cost only its line, not the whole map:
+        // invalid bytes become U+FFFD, which no key or action contains.
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            logger.error("\(path) is not UTF-8; ignored")
-            return nil
+            logger.warning("\(path) is not all UTF-8; invalid bytes replaced")
+            return String(decoding: bytes, as: UTF8.self)
         }
         return text
     }

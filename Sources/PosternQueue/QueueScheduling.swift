@@ -46,7 +46,11 @@ extension QueueService {
             return
         }
         defer { close(fd) }
-        inFlight[envelope.queueID] = InFlight(parts: parts.count)
+        var flight = InFlight(parts: parts.count)
+        // Recipients whose delivery process is not attached yet go again at
+        // the next tick, not after a retry delay they did not earn.
+        flight.soon = parts.count < [local, remote].filter { !$0.isEmpty }.count
+        inFlight[envelope.queueID] = flight
         for (role, recipients) in parts {
             guard let channel = peers.channel(role) else { continue }
             let job = DeliveryJob(
