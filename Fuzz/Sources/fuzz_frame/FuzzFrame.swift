@@ -1,0 +1,89 @@
+/// The IPC frame decoder (`FrameCodec.decode`), the one parser every
+/// process runs on what its peers send. A frame that decodes must be the
+/// exact encoding of what it decoded to: nothing ignored, nothing repaired.
+/// The input is one datagram; it is decoded as if it came with 0, 1 and 2
+/// descriptors (exactly one count can be right for its type), and again
+/// with its length field set to its real length, so that the fuzzer need
+/// not find that number to reach the payload decoders.
+import FuzzSupport
+import PosternCore
+
+@testable import PosternIPC
+
+@_cdecl("LLVMFuzzerTestOneInput")
+func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    let input = fuzzBytes(data, size)
+    checkFrame(input)
+    if input.count >= FrameHeader.size {
+        var repaired = input
+        let length = UInt32(truncatingIfNeeded: input.count)
+        for index in 0..<4 { repaired[index] = UInt8(truncatingIfNeeded: length >> (24 - 8 * UInt32(index))) }
+        if repaired != input { checkFrame(repaired) }
+    }
+    return 0
+}
+
+func checkFrame(_ input: [UInt8]) {
+    var decodedWith: [Int] = []
+    for descriptors in 0...2 {
+        do throws(IPCDecodeError) {
+            let frame = try FrameCodec.decode(input, descriptorCount: descriptors)
+            decodedWith.append(descriptors)
+            trace("decoded with \(descriptors) descriptors: \(frame.message)")
+            check(frame.message.kind.descriptorCount == descriptors, "decoded with the wrong descriptor count")
+            let again = FrameCodec.encode(frame.message, requestID: frame.requestID, isResponse: frame.isResponse)
+            check(again == input, "re-encoding differs: \(escaped(input)) vs \(escaped(again))")
+            checkFields(frame.message)
+        } catch {
+            trace("\(descriptors) descriptors: \(error)")
+            check(isTextString("\(error)"), "error text not printable: \(escaped("\(error)"))")
+        }
+    }
+    check(decodedWith.count <= 1, "decoded with several descriptor counts: \(decodedWith)")
+}
+
+@_cdecl("fuzz_frame_main")
+func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    runFuzzer(argc, argv, testOneInput)
+}
+
+/// Strings from a peer never carry CR, LF or NUL (configuration text may
+/// carry line breaks, never NUL).
+func checkFields(_ message: IPCMessage) {
+    func field(_ text: String) { check(hasNoLineBreakOrNUL(text), "CR/LF/NUL in a field: \(escaped(text))") }
+    switch message {
+    case .configure(let text), .reload(let text):
+        check(!text.utf8.contains(0), "NUL in configuration text")
+    case .listenSocket(let address): field(address)
+    case .peerViolation(_, let reason): field(reason)
+    case .checkClient(let client): [client.address, client.hostname, client.authenticatedUser].forEach(field)
+    case .checkSender(let address, let client), .checkRecipient(let address, let client):
+        field(address)
+        [client.address, client.hostname, client.authenticatedUser].forEach(field)
+    case .clientVerdict(let verdict):
+        check((200...599).contains(verdict.status.code), "reply code \(verdict.status.code)")
+        [verdict.status.enhanced, verdict.status.text, verdict.hostname].forEach(field)
+    case .rejected(let status):
+        check((200...599).contains(status.code), "reply code \(status.code)")
+        [status.enhanced, status.text].forEach(field)
+    case .recipientAccepted(let user): field(user)
+    case .recipientRemote(let domain): field(domain)
+    case .commitMessage(let request):
+        check(request.recipients.count <= IPCLimits.maxRecipients, "too many recipients")
+        [request.sender, request.clientAddress, request.clientHelo, request.authUser, request.envelopeID].forEach(field)
+        for recipient in request.recipients {
+            [recipient.address, recipient.localUser, recipient.originalRecipient].forEach(field)
+        }
+    case .deliver(let job):
+        field(job.sender)
+        for recipient in job.recipients { [recipient.address, recipient.localUser].forEach(field) }
+    case .deliveryResult(_, let outcomes):
+        for outcome in outcomes { field(outcome.text) }
+    case .assignWorker(let identity):
+        check(identity.groups.count <= IPCLimits.maxGroups, "too many groups")
+        [identity.user, identity.home, identity.mailDirectory].forEach(field)
+    case .attachPeer, .ready, .userDatabase, .shutdown, .accepted, .discarded, .openMessage, .messageOpened,
+        .committed, .abortMessage:
+        break
+    }
+}
