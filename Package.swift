@@ -34,7 +34,7 @@ let package = Package(
             "PosternCore", "PosternIPC", "PosternPrivilege", "CShims",
         ]),
         .target(name: "PosternListener", dependencies: [
-            "PosternCore", "PosternIPC", "PosternPrivilege", "SMTPProtocol", "CShims",
+            "PosternCore", "PosternIPC", "PosternPrivilege", "SMTPProtocol", "CShims", "COpenSSL",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "PosternIPCTests", dependencies: ["PosternIPC", "PosternCore"]),
         .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol"]),
         .testTarget(name: "PosternLocalTests", dependencies: ["PosternLocal", "PosternCore"]),
-        .testTarget(name: "PosternListenerTests", dependencies: ["PosternListener"]),
+        .testTarget(name: "PosternListenerTests", dependencies: ["PosternListener", "COpenSSL", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "PosternLookupTests", dependencies: ["PosternLookup", "PosternIPC"]),
         .testTarget(name: "PosternQueueTests", dependencies: ["PosternQueue", "PosternCore", "PosternIPC"]),
     ],
