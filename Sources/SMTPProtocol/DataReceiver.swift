@@ -1,5 +1,9 @@
-/// The DATA phase, one byte at a time: finds the end-of-data marker, undoes
-/// dot-stuffing (RFC 5321 §4.5.2), and notices bare line endings and NUL.
+/// The transfer decoding of message content, one byte at a time. For DATA
+/// it finds the end-of-data marker and undoes dot-stuffing (RFC 5321
+/// §4.5.2); for BDAT chunks (`dotStuffed: false`) the content is taken as
+/// it is and the chunk sizes end it. In both it notices bare line endings
+/// and NUL, so that the two commands refuse exactly the same messages: a
+/// check only DATA made would be a smuggling path through BDAT.
 /// Bytes are handed on as soon as they are known to be content, so whatever
 /// the chunking of the input, memory stays O(1) and the output is the same.
 /// Size, hop count and header syntax are the next stage's business
@@ -26,6 +30,8 @@ public struct DataReceiver: Sendable {
     }
 
     public let bareLineEndings: BareLineEndingPolicy
+    /// DATA's dot-stuffing and terminator; false for BDAT.
+    public let dotStuffed: Bool
 
     private var state = State.lineStart
     /// Unstuffed (and, when normalizing, converted) message bytes seen,
@@ -36,8 +42,9 @@ public struct DataReceiver: Sendable {
     public private(set) var sawNUL = false
     public private(set) var isComplete = false
 
-    public init(bareLineEndings: BareLineEndingPolicy = .reject) {
+    public init(bareLineEndings: BareLineEndingPolicy = .reject, dotStuffed: Bool = true) {
         self.bareLineEndings = bareLineEndings
+        self.dotStuffed = dotStuffed
     }
 
     /// Once the message is certain to be refused, nothing more is output:
@@ -58,11 +65,21 @@ public struct DataReceiver: Sendable {
         return index - input.startIndex
     }
 
+    /// The end of BDAT content: a CR held back at the very end was bare.
+    /// (DATA ends only at its terminator, never with a CR held.)
+    public mutating func finish(into output: inout [UInt8]) {
+        if case .cr = state {
+            bareLineEnding(ASCII.cr, &output)
+            state = .inLine
+        }
+        isComplete = true
+    }
+
     private mutating func step(_ byte: UInt8, _ output: inout [UInt8]) {
         if byte == ASCII.nul { sawNUL = true }
         switch state {
         case .lineStart:
-            if byte == ASCII.dot {
+            if byte == ASCII.dot && dotStuffed {
                 state = .dot
             } else {
                 inLine(byte, &output)

@@ -9,16 +9,17 @@ enum HeaderProblem: Equatable, Sendable {
     case malformed(String)
 }
 
-/// The stage between the transfer decoding (DATA's `DataReceiver`, or the
-/// raw bytes of BDAT chunks) and the spool file, shared by DATA and BDAT:
+/// The stage between the transfer decoding (`DataReceiver`, for DATA and
+/// for BDAT chunks) and the spool file, shared by DATA and BDAT:
 /// it counts the message size, checks the header section's syntax and
 /// Received: count, and adds the headers the message lacks at the end of
 /// its header section.
 ///
 /// The header section is held back (bounded by `Limits`) until it ends,
 /// because the added headers go after it; the body streams through. Lines
-/// end at LF (CR LF, or a bare LF, which only BDAT can deliver here: DATA
-/// refuses or normalizes bare line endings before this stage).
+/// end at LF; the decoding before this stage refuses or normalizes bare
+/// line endings, so what arrives is CR LF (the checks below stay, so that
+/// this stage is safe on its own).
 ///
 /// Rules, strict on purpose because header parsers that disagree are how
 /// forged headers get past filters:

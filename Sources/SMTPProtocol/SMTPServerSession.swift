@@ -66,11 +66,17 @@ extension SMTPServerStateMachine {
     /// The spool file being written during DATA or across BDAT chunks.
     struct OpenMessage: Sendable {
         var queueID: String
-        /// DATA's transfer decoding; nil for BDAT, whose chunks are taken
-        /// as they are.
+        /// The transfer decoding (DATA's, or BDAT's checks only).
         var receiver: DataReceiver?
         var assembler: MessageAssembler
         /// Bytes written to the spool file so far, Received: included.
         var written = 0
+
+        /// Counted before the decoding drops the content of a message it
+        /// already refuses, so that the size limit is reported whatever
+        /// else is wrong.
+        func sizeExceeded(_ limit: Int) -> Bool {
+            assembler.sizeExceeded || (receiver?.contentSize ?? 0) > limit
+        }
     }
 }

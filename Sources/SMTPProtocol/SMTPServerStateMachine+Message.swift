@@ -55,44 +55,18 @@ extension SMTPServerStateMachine {
     }
 
     mutating func receiveData(_ bytes: ArraySlice<UInt8>, _ actions: inout [SMTPServerAction]) -> Int {
-        guard var current = message, var receiver = current.receiver else {
-            // Unreachable: the phase is only set together with `message`.
-            shutDown(.queueFileError, &actions)
-            return bytes.count
-        }
-        message = nil  // keeps the receiver uniquely referenced while it runs
-        current.receiver = nil
-        var decoded: [UInt8] = []
-        decoded.reserveCapacity(min(bytes.count, Self.maxWriteChunk))
-        let consumed = receiver.consume(bytes, into: &decoded)
-        var output: [UInt8] = []
-        output.reserveCapacity(decoded.count)
-        current.assembler.consume(decoded[...], into: &output)
-        current.written += output.count
-        current.receiver = receiver
-        message = current
-        Self.write(output, &actions)
-        if receiver.isComplete { finishMessage(&actions) }
+        let consumed = passContent(bytes, endOfContent: false, &actions)
+        if message?.receiver?.isComplete == true { finishMessage(&actions) }
         return consumed
     }
 
     mutating func receiveChunk(
         _ bytes: ArraySlice<UInt8>, _ chunk: Chunk, _ actions: inout [SMTPServerAction]
     ) -> Int {
-        guard var current = message else {
-            shutDown(.queueFileError, &actions)
-            return bytes.count
-        }
-        message = nil
         let taken = min(chunk.remaining, bytes.count)
-        var output: [UInt8] = []
-        output.reserveCapacity(taken)
-        current.assembler.consume(bytes.prefix(taken), into: &output)
-        current.written += output.count
-        message = current
-        Self.write(output, &actions)
         var rest = chunk
         rest.remaining -= taken
+        _ = passContent(bytes.prefix(taken), endOfContent: chunk.last && rest.remaining == 0, &actions)
         if rest.remaining == 0 {
             chunkComplete(rest, &actions)
         } else {
@@ -101,11 +75,42 @@ extension SMTPServerStateMachine {
         return taken
     }
 
+    /// Content through the transfer decoding and the assembler into the
+    /// spool file, the same for DATA and BDAT.
+    ///
+    /// - Returns: how many bytes of `bytes` were consumed (DATA stops at
+    ///   its terminator).
+    private mutating func passContent(
+        _ bytes: ArraySlice<UInt8>, endOfContent: Bool, _ actions: inout [SMTPServerAction]
+    ) -> Int {
+        guard var current = message, var receiver = current.receiver else {
+            // Unreachable: the phase is only set together with `message`.
+            shutDown(.queueFileError, &actions)
+            return bytes.count
+        }
+        message = nil  // keeps the receiver uniquely referenced while it runs
+        current.receiver = nil
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(min(bytes.count, Self.maxWriteChunk) + 1)
+        let consumed = receiver.consume(bytes, into: &decoded)
+        if endOfContent { receiver.finish(into: &decoded) }
+        var output: [UInt8] = []
+        output.reserveCapacity(decoded.count)
+        current.assembler.consume(decoded[...], into: &output)
+        current.written += output.count
+        current.receiver = receiver
+        message = current
+        Self.write(output, &actions)
+        return consumed
+    }
+
     /// Starts reading a chunk's bytes into the open message; an empty chunk
     /// is complete at once.
     mutating func enterChunk(_ chunk: Chunk, _ actions: inout [SMTPServerAction]) {
         if chunk.remaining == 0 {
-            chunkComplete(chunk, &actions)
+            // "BDAT 0 LAST" still ends the content: a CR that ended the
+            // previous chunk is bare.
+            _ = receiveChunk([], chunk, &actions)
         } else {
             phase = .receivingChunk(chunk)
         }
@@ -122,7 +127,7 @@ extension SMTPServerStateMachine {
     private mutating func chunkComplete(_ chunk: Chunk, _ actions: inout [SMTPServerAction]) {
         phase = .command
         if chunk.last { return finishMessage(&actions) }
-        if message?.assembler.sizeExceeded == true {
+        if message?.sizeExceeded(settings.maxMessageSize) == true {
             message = nil
             transaction = nil
             actions.append(.abortMessage)
@@ -143,8 +148,8 @@ extension SMTPServerStateMachine {
         message = nil
         self.transaction = nil
         phase = .command
-        var refusal: SMTPReply?
-        if let receiver = current.receiver {
+        var refusal: SMTPReply? = current.sizeExceeded(settings.maxMessageSize) ? .messageTooBig : nil
+        if refusal == nil, let receiver = current.receiver {
             if receiver.sawBareLineEnding && receiver.bareLineEndings == .reject {
                 refusal = .bareLineEndingInData
             } else if receiver.sawNUL {

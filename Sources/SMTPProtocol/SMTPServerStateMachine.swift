@@ -190,7 +190,9 @@ public struct SMTPServerStateMachine: Sendable {
                 processInput(&actions)
                 return actions
             }
-            openSpool(queueID: queueID, date: date, receiver: nil, &actions)
+            openSpool(
+                queueID: queueID, date: date,
+                receiver: DataReceiver(bareLineEndings: settings.bareLineEndings, dotStuffed: false), &actions)
             enterChunk(chunk, &actions)
             processInput(&actions)
         }

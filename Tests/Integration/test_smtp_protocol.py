@@ -1462,9 +1462,6 @@ def test_nul_in_the_message_is_refused(dd):
     assert not messages_with(dd, "pt-alice", token)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product bug: BDAT content bypasses the NUL check (DataReceiver runs for DATA only; MessageAssembler "
-    "checks NUL in the header section only), so a NUL in a BDAT body is queued and delivered"))
 def test_nul_in_a_bdat_message_is_refused(dd):
     token = unique_token("bdatnul")
     body = message(token, body=b"a\x00b\r\n")

@@ -220,10 +220,6 @@ def test_a_clean_message_still_goes_through_both_daemons(reject_daemon, normaliz
         assert len(messages_with(d, "pt-alice", token)) == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product bug: BDAT content bypasses the bare CR / bare LF check (DataReceiver runs for DATA only), so "
-    "with BareLineEndings = reject a BDAT body holding a look-alike is queued and stored verbatim; relayed "
-    "later over DATA it is a smuggling payload for the next hop"))
 @pytest.mark.parametrize("name", list(SEPARATORS))
 def test_bare_line_endings_in_a_bdat_body_are_refused_by_default(reject_daemon, name):
     d = reject_daemon
