@@ -48,6 +48,9 @@ final class SMTPServer: @unchecked Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 512)
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            // Replies beyond 64 KiB unread by the client stop its input
+            // (SMTPSessionHandler), so the outbound buffer stays bounded.
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 16 << 10, high: 64 << 10))
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handler = SMTPSessionHandler(server: self, services: services, logger: logger)

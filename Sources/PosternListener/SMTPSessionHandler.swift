@@ -12,7 +12,10 @@ import SMTPProtocol
 /// from other processes arrive on IPC threads and hop to this channel's
 /// event loop before they touch the machine. While the machine waits for an
 /// answer the socket is not read (backpressure), so a pipelining client can
-/// never make the session buffer without bound.
+/// never make the session buffer without bound; nor while the replies
+/// already written wait in the channel above its high-water mark, so a
+/// client that pipelines and never reads its replies stalls itself, not
+/// the listener's memory.
 final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -129,6 +132,13 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         perform(actions)
     }
 
+    /// The client has read enough of its replies: take its input again,
+    /// unless the machine is waiting for another process.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        guard context.channel.isWritable, let m = machine, !closing, !m.isWaiting else { return }
+        resumeReading(context)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         logger.info("connection error, client=\(client.address): \(error)")
         context.close(promise: nil)
@@ -193,7 +203,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         }
         flush()
         guard let context, let m = machine else { return }
-        if m.isWaiting {
+        if m.isWaiting || !context.channel.isWritable {
             pauseReading(context)
         } else {
             resumeReading(context)
@@ -208,6 +218,9 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             output.removeAll(keepingCapacity: true)
             if closing {
                 context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
+                // A client that does not read would hold the last reply,
+                // and the connection, forever.
+                if !context.channel.isWritable { context.close(promise: nil) }
                 return
             }
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
