@@ -21,6 +21,10 @@ final class SMTPServer: @unchecked Sendable {
         var limiter: ConnectionLimiter
     }
 
+    /// Connections the kernel queues before the listener accepts them
+    /// (capped by net.core.somaxconn).
+    static let acceptBacklog: Int32 = 1024
+
     init(config: PosternConfig, group: MultiThreadedEventLoopGroup, logger: Logger) {
         self.group = group
         self.logger = logger
@@ -46,7 +50,6 @@ final class SMTPServer: @unchecked Sendable {
 
     func listen(fd: Int32, address: String) {
         let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 512)
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
             // Replies beyond 64 KiB unread by the client stop its input
             // (SMTPSessionHandler), so the outbound buffer stays bounded.
@@ -59,6 +62,14 @@ final class SMTPServer: @unchecked Sendable {
             }
         do {
             let channel = try bootstrap.withBoundSocket(fd).wait()
+            // NIO listens on an adopted socket with its default backlog of
+            // 128 before any option applies; a burst of connections beyond
+            // it overflows the accept queue, and Linux then drops the
+            // client's final ACK: the client believes it is connected and
+            // waits for a greeting that never comes. listen() again raises it.
+            guard Glibc.listen(fd, SMTPServer.acceptBacklog) == 0 else {
+                throw IOError(errnoCode: errno, reason: "listen")
+            }
             state.withLockedValue { $0.servers.append(channel) }
             logger.info("listening on \(address)")
         } catch {

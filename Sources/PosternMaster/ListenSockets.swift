@@ -51,7 +51,7 @@ enum ListenSockets {
                 }
             }
         }
-        guard rc == 0, listen(fd, 512) == 0 else {
+        guard rc == 0, listen(fd, 1024) == 0 else {
             let e = errno
             close(fd)
             throw .bind(address.description, errno: e)

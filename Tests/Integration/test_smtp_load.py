@@ -63,7 +63,13 @@ async def read_reply(reader: asyncio.StreamReader) -> tuple[int, str]:
             return int(text[:3]), text
 
 
-async def expect(reader, code: int, what: str) -> str:
+# The step each client is waiting for, reported when the load times out.
+STAGES: dict[int, str] = {}
+
+
+async def expect(reader, code: int, what: str, index: int | None = None) -> str:
+    if index is not None:
+        STAGES[index] = what
     got, text = await read_reply(reader)
     if got != code:
         raise AssertionError(f"{what}: expected {code}, got {text!r}")
@@ -82,34 +88,37 @@ async def run_load(d, tokens: list[tuple[str, str]], all_greeted: asyncio.Event,
 
     async def client(index: int, token: str, user: str) -> str:
         source = SOURCES[index % len(SOURCES)]
+        STAGES[index] = "connect"
         reader, writer = await asyncio.open_connection(d.jail.host, d.jail.port, local_addr=(source, 0),
                                                        limit=1 << 16)
         try:
-            await expect(reader, 220, "greeting")
+            await expect(reader, 220, "greeting", index)
             greeted[0] += 1
             if greeted[0] == len(tokens):
                 all_greeted.set()
+            STAGES[index] = "all greeted"
             await all_greeted.wait()
             writer.write(b"EHLO load.client.test\r\n")
-            await expect(reader, 250, "EHLO")
+            await expect(reader, 250, "EHLO", index)
             # Half of them pipeline the envelope, half go step by step.
             envelope = [f"MAIL FROM:<{SENDER}>\r\n".encode(), f"RCPT TO:<{user}@example.test>\r\n".encode(),
                         b"DATA\r\n"]
             if index % 2:
                 writer.write(b"".join(envelope))
-                await expect(reader, 250, "MAIL")
-                await expect(reader, 250, "RCPT")
-                await expect(reader, 354, "DATA")
+                await expect(reader, 250, "MAIL", index)
+                await expect(reader, 250, "RCPT", index)
+                await expect(reader, 354, "DATA", index)
             else:
                 for line, code in zip(envelope, (250, 250, 354)):
                     writer.write(line)
-                    await expect(reader, code, line.decode().strip())
+                    await expect(reader, code, line.decode().strip(), index)
             writer.write(body_for(token, user) + b".\r\n")
-            text = await expect(reader, 250, "end of data")
+            text = await expect(reader, 250, "end of data", index)
             m = re.search(r"queued as ([0-9A-Z]{12})$", text)
             assert m, text
             writer.write(b"QUIT\r\n")
-            await expect(reader, 221, "QUIT")
+            await expect(reader, 221, "QUIT", index)
+            STAGES[index] = "done"
             return m.group(1)
         finally:
             writer.close()
@@ -160,8 +169,18 @@ def test_500_concurrent_connections_each_complete_a_transaction(load_daemon):
 
     started = time.monotonic()
     sampler.start()
+    STAGES.clear()
     try:
         ids = asyncio.run(main())
+    except (TimeoutError, asyncio.TimeoutError):
+        waiting: dict[str, int] = {}
+        for stage in STAGES.values():
+            waiting[stage] = waiting.get(stage, 0) + 1
+        log = d.log().splitlines()
+        odd = [line for line in log if re.search(r"error|warn|crit|fail|violation|restart", line, re.I)]
+        connects = sum(1 for line in log if "connect from 127.0.20." in line and "disconnect" not in line)
+        raise AssertionError(f"the load did not finish in 120 s; clients waiting for: {waiting}; "
+                             f"the listener logged {connects} connects; log lines of note: {odd[-20:]}") from None
     finally:
         stop_sampling.set()
         sampler.join(5)
