@@ -3,14 +3,20 @@ import Logging
 import PosternCore
 import PosternIPC
 
-/// The lookup's tables and the answers built from them. Requests run on a
-/// pool of threads: a DNS query for one client must not hold up the RCPT
-/// checks of every other session behind it on the same channel.
+/// The lookup's tables and the answers built from them. Requests run on two
+/// pools of threads: those that may wait for DNS (the client check: PTR
+/// and block lists) on one, those answered from the tables alone (sender
+/// and recipient checks) on the other, so that a block list's server that
+/// stops answering delays new clients' greetings, never the RCPT checks of
+/// sessions already under way.
 final class LookupState: @unchecked Sendable {
     private let lock = Lock()
     private let logger: Logger
-    /// Several threads: a slow DNS answer holds up one request, not all.
-    private let workers = TaskQueue(threads: 8)
+    /// Many threads: each may wait seconds for a DNS server.
+    private let dnsWorkers = TaskQueue(threads: 16)
+    /// Table lookups take microseconds; two threads keep one long map
+    /// search from holding up the rest.
+    private let tableWorkers = TaskQueue(threads: 2)
     private let resolvConf: String
     private var config: PosternConfig
     private var users: Set<String> = []
@@ -81,7 +87,9 @@ final class LookupState: @unchecked Sendable {
 
     func handle(_ frame: Frame, from channel: IPCChannel) {
         frame.descriptors.forEach { _ = close($0) }
-        workers.async { [self] in
+        let pool: TaskQueue
+        if case .checkClient = frame.message { pool = dnsWorkers } else { pool = tableWorkers }
+        pool.async { [self] in
             let answer = answer(frame.message, from: channel.peer)
             try? channel.respond(to: frame.requestID, with: answer)
         }

@@ -266,12 +266,6 @@ def test_the_lists_text_cannot_inject_reply_lines(start_daemon, dns):
     assert lookup_line(d, "reject: connect from 127.0.0.7: listed by bl.test; evil")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product bug: the lookup answers every request on one pool of 8 threads (LookupState.workers), "
-    "and a client check blocks its thread for the whole DNS block-list query (3 s x 2 attempts "
-    "per zone against a server that does not answer); 16 clients connecting while the list's "
-    "server hangs hold every thread, and the RCPT check of an unrelated session that is already "
-    "past its greeting waits ~12 s behind them (~18 s with 24 clients)"))
 def test_a_hanging_dns_server_does_not_hold_up_other_sessions_rcpt_checks(start_daemon):
     with BlackHole() as hole:
         # 127.0.0.3 is exempt (OK), so it is greeted without any DNS query.
