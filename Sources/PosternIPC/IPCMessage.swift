@@ -175,8 +175,9 @@ public enum IPCMessage: Equatable, Sendable {
     case discarded
     case checkRecipient(address: String, client: ClientContext)
     case recipientAccepted(localUser: String)
-    /// A recipient elsewhere that this client may relay to.
-    case recipientRemote(domain: String)
+    /// A recipient elsewhere that this client may relay to, as the address
+    /// to deliver to (any route through this host taken off) and its domain.
+    case recipientRemote(address: String, domain: String)
     case rejected(ReplyStatus)
     // listener -> queue
     case openMessage

@@ -29,7 +29,8 @@ extension IPCMessage {
         case .checkSender(let address, let client):
             w.string(address)
             encode(client: client, into: &w)
-        case .recipientRemote(let domain):
+        case .recipientRemote(let address, let domain):
+            w.string(address)
             w.string(domain)
         case .peerViolation(let role, let reason):
             w.string(role.rawValue)
@@ -148,7 +149,8 @@ extension IPCMessage {
         case .discarded:
             message = .discarded
         case .recipientRemote:
-            message = .recipientRemote(domain: try r.field("domain", limit: 255))
+            message = .recipientRemote(
+                address: try r.field("address", limit: EnvelopeField.maxAddressLength), domain: try r.field("domain", limit: 255))
         case .recipientAccepted:
             message = .recipientAccepted(localUser: try r.field("user", limit: 64))
         case .rejected:

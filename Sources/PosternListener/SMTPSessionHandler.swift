@@ -281,7 +281,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             let verdict: RecipientVerdict
             switch result.map(\.message) {
             case .success(.recipientAccepted(let user)): verdict = .accept(localUser: user)
-            case .success(.recipientRemote): verdict = .accept(localUser: "")
+            case .success(.recipientRemote(let address, _)): verdict = .relay(address: address)
             case .success(.discarded): verdict = .discard
             case .success(.rejected(let s)):
                 verdict = .reject(Self.reply(s))

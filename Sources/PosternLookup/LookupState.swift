@@ -110,7 +110,7 @@ final class LookupState: @unchecked Sendable {
             let decision = engine.client(ip: client.address, hostname: client.hostname.isEmpty ? nil : client.hostname)
             switch engine.recipient(address, client: decision, authenticated: !client.authenticatedUser.isEmpty) {
             case .local(let user): return .recipientAccepted(localUser: user)
-            case .remote(_, let domain): return .recipientRemote(domain: domain)
+            case .remote(let address, let domain): return .recipientRemote(address: address, domain: domain)
             case .discard: return .discarded
             case .reject(let code, let enhanced, let text):
                 return .rejected(ReplyStatus(code: UInt16(code), enhanced: enhanced, text: text))

@@ -14,6 +14,10 @@ public enum SenderVerdict: Equatable, Sendable {
 public enum RecipientVerdict: Equatable, Sendable {
     /// Replied to with 250 2.1.5.
     case accept(localUser: String)
+    /// Replied to with 250 2.1.5: a recipient elsewhere, to be relayed to
+    /// `address` (the client's address with any route through this host,
+    /// such as the percent hack, taken off).
+    case relay(address: String)
     /// Replied to with exactly this reply.
     case reject(SMTPReply)
     /// Replied to with 250 2.1.5, and the whole message is discarded at

@@ -134,6 +134,15 @@ public struct SMTPServerStateMachine: Sendable {
             recipient.localUser = localUser
             transaction?.recipients.append(recipient)
             reply(.recipientOk, &actions)
+        case .relay(let address):
+            if address != recipient.address {
+                // The DSN names the address the client gave (RFC 3461 §4.2).
+                if recipient.orcpt == nil { recipient.orcpt = "rfc822;" + recipient.address }
+                recipient.address = address
+            }
+            recipient.localUser = ""
+            transaction?.recipients.append(recipient)
+            reply(.recipientOk, &actions)
         case .discard:
             transaction?.discardedRecipients += 1
             transaction?.discard = true

@@ -26,7 +26,7 @@ final class FrameCodecTests: XCTestCase {
             .checkSender(address: "", client: ClientContext(address: "::1", authenticatedUser: "alice")),
             .accepted,
             .discarded,
-            .recipientRemote(domain: "example.org"),
+            .recipientRemote(address: "bob@example.org", domain: "example.org"),
             .recipientAccepted(localUser: "alice"),
             .rejected(ReplyStatus(code: 550, enhanced: "5.1.1", text: "User unknown")),
             .openMessage,

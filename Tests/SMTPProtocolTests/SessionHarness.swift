@@ -95,6 +95,7 @@ struct Session {
     mutating func send(bytes: [UInt8]) -> [Event] { events(machine.receive(bytes)) }
     mutating func accept(_ user: String) -> [Event] { events(machine.recipientChecked(.accept(localUser: user))) }
     mutating func reject(_ reply: SMTPReply) -> [Event] { events(machine.recipientChecked(.reject(reply))) }
+    mutating func recipient(_ verdict: RecipientVerdict) -> [Event] { events(machine.recipientChecked(verdict)) }
     mutating func discardRecipient() -> [Event] { events(machine.recipientChecked(.discard)) }
     mutating func sender(_ verdict: SenderVerdict) -> [Event] { events(machine.senderChecked(verdict)) }
     mutating func opened(_ queueID: String?) -> [Event] {
