@@ -86,6 +86,13 @@ public struct SMTPServerStateMachine: Sendable {
     public mutating func start(rejection: SMTPReply? = nil) -> [SMTPServerAction] {
         guard phase != .closed else { return [] }
         if let rejection {
+            // 421 is "closing the transmission channel" (RFC 5321 §3.8):
+            // say it and go, as Sendmail does for an access map's 421.
+            if rejection.code == 421 {
+                var actions: [SMTPServerAction] = []
+                shutDown(rejection, &actions)
+                return actions
+            }
             accessDenied = true
             return [.reply(rejection)]
         }

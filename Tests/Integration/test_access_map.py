@@ -17,6 +17,8 @@ from __future__ import annotations
 import signal
 import smtplib
 
+import socket
+
 import pytest
 
 from daemon import make_message, unique_token, wait_until
@@ -200,6 +202,16 @@ def test_connect_error_gives_its_own_reply_in_the_greeting(start_daemon):
     ))
     assert_refused_session(d, "127.0.0.3", 554, "5.7.1 go away, 127.0.0.3")
     assert greeting(d, "127.0.0.4") == (421, "4.3.2 come back later")
+    # 421 closes the connection (RFC 5321 §3.8): nothing more is read.
+    with socket.create_connection((d.jail.host, d.jail.port), timeout=10, source_address=("127.0.0.4", 0)) as s:
+        s.settimeout(10)
+        got = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+        assert got == b"421 4.3.2 come back later\r\n", got
     assert greeting(d, "127.0.0.5") == (550, "5.7.1 not from here")
     assert greeting(d, "127.0.0.6")[0] == 220
 

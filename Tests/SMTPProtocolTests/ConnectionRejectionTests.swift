@@ -16,6 +16,14 @@ final class ConnectionRejectionTests: XCTestCase {
         return session
     }
 
+    /// A 421 in the greeting closes the session, as RFC 5321 §3.8 says.
+    func testA421RejectionClosesAtOnce() {
+        var session = Session()
+        let busy = SMTPReply(code: 421, enhanced: "4.3.2", text: "come back later")
+        XCTAssertEqual(session.start(rejection: busy), [.reply("421 4.3.2 come back later\r\n"), .close])
+        XCTAssertEqual(session.send("EHLO client.example.org\r\n"), [])
+    }
+
     func testEveryCommandButQuitIsDenied() {
         var session = rejected()
         for command in [
