@@ -67,7 +67,9 @@ func checkFields(_ message: IPCMessage) {
         check((200...599).contains(status.code), "reply code \(status.code)")
         [status.enhanced, status.text].forEach(field)
     case .recipientAccepted(let user): field(user)
-    case .recipientRemote(let domain): field(domain)
+    case .recipientRemote(let address, let domain):
+        field(address)
+        field(domain)
     case .commitMessage(let request):
         check(request.recipients.count <= IPCLimits.maxRecipients, "too many recipients")
         [request.sender, request.clientAddress, request.clientHelo, request.authUser, request.envelopeID].forEach(field)
