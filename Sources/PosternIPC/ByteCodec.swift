@@ -42,6 +42,11 @@ public struct ByteWriter {
         u16(UInt16(utf8.count))
         bytes.append(contentsOf: utf8)
     }
+    /// Opaque bytes (a SASL exchange's data), 16-bit length.
+    public mutating func data(_ d: [UInt8]) {
+        u16(UInt16(min(d.count, Int(UInt16.max))))
+        bytes.append(contentsOf: d.prefix(Int(UInt16.max)))
+    }
     /// A larger text (configuration), 32-bit length.
     public mutating func text(_ s: String) {
         let utf8 = Array(s.utf8)
@@ -106,6 +111,15 @@ public struct ByteReader {
         } catch {
             throw .badField(name)
         }
+    }
+
+    /// Opaque bytes, bounded.
+    public mutating func data(_ name: String, limit: Int) throws(IPCDecodeError) -> [UInt8] {
+        let count = Int(try u16())
+        guard count <= limit else { throw .countTooLarge(field: name, count: count) }
+        guard count <= remaining else { throw .truncated }
+        defer { index += count }
+        return Array(bytes[index..<(index + count)])
     }
 
     /// A multi-line text (configuration): UTF-8, bounded, no NUL.

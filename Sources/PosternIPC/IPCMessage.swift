@@ -98,6 +98,31 @@ public struct ClientContext: Equatable, Sendable {
     }
 }
 
+/// The start of one SMTP AUTH exchange (RFC 4954), relayed by the listener
+/// to the lookup, which alone runs Cyrus SASL and sees the password store.
+public struct AuthStart: Equatable, Sendable {
+    /// The listener's number for this exchange; later steps name it.
+    public var exchange: UInt64
+    /// As the client named it, upper case (e.g. PLAIN, SCRAM-SHA-256).
+    public var mechanism: String
+    /// AUTH's initial response, base64-decoded; nil when the client sent
+    /// none, empty for "=".
+    public var initialResponse: [UInt8]?
+    public var client: ClientContext
+    /// Whether the session is under TLS (SASL's external security layer).
+    public var tls: Bool
+
+    public init(
+        exchange: UInt64, mechanism: String, initialResponse: [UInt8]?, client: ClientContext, tls: Bool
+    ) {
+        self.exchange = exchange
+        self.mechanism = mechanism
+        self.initialResponse = initialResponse
+        self.client = client
+        self.tls = tls
+    }
+}
+
 /// The lookup's answer at connect time.
 public struct ClientVerdict: Equatable, Sendable {
     public enum Action: UInt8, Sendable {
@@ -179,6 +204,20 @@ public enum IPCMessage: Equatable, Sendable {
     /// to deliver to (any route through this host taken off) and its domain.
     case recipientRemote(address: String, domain: String)
     case rejected(ReplyStatus)
+    // listener -> lookup: SMTP AUTH. Answers: `authChallenge`,
+    // `authSucceeded`, or `rejected` (535 5.7.8, 504 5.5.4, 454 4.7.0...).
+    /// Which SASL mechanisms the server offers; answered by `mechanisms`.
+    case authMechanisms
+    case mechanisms([String])
+    case authStart(AuthStart)
+    /// The client's response to the last challenge, base64-decoded.
+    case authStep(exchange: UInt64, response: [UInt8])
+    /// The client cancelled ("*") or went away; answered by `accepted`.
+    case authAbort(exchange: UInt64)
+    /// The server's next challenge, to be sent base64-encoded in a 334.
+    case authChallenge([UInt8])
+    /// Authenticated as this (canonical) user name.
+    case authSucceeded(user: String)
     // listener -> queue
     case openMessage
     case messageOpened(QueueID)
@@ -208,6 +247,13 @@ public enum IPCMessage: Equatable, Sendable {
         case accepted = 26
         case discarded = 27
         case recipientRemote = 28
+        case authMechanisms = 50
+        case mechanisms = 51
+        case authStart = 52
+        case authStep = 53
+        case authAbort = 54
+        case authChallenge = 55
+        case authSucceeded = 56
         case openMessage = 30
         case messageOpened = 31
         case commitMessage = 32
@@ -245,6 +291,13 @@ public enum IPCMessage: Equatable, Sendable {
         case .recipientRemote: return .recipientRemote
         case .recipientAccepted: return .recipientAccepted
         case .rejected: return .rejected
+        case .authMechanisms: return .authMechanisms
+        case .mechanisms: return .mechanisms
+        case .authStart: return .authStart
+        case .authStep: return .authStep
+        case .authAbort: return .authAbort
+        case .authChallenge: return .authChallenge
+        case .authSucceeded: return .authSucceeded
         case .openMessage: return .openMessage
         case .messageOpened: return .messageOpened
         case .commitMessage: return .commitMessage

@@ -6,6 +6,10 @@ public enum IPCLimits {
     public static let maxRecipients = 10_000
     public static let maxConfigText = 60_000
     public static let maxGroups = 256
+    /// One SASL message, decoded: RFC 4954 allows 12288 octets of base64
+    /// per line, 9216 octets decoded.
+    public static let maxSASLData = 12_288
+    public static let maxMechanisms = 64
 }
 
 extension IPCMessage {
@@ -17,8 +21,27 @@ extension IPCMessage {
             w.string(role.rawValue)
         case .listenSocket(let address):
             w.string(address)
-        case .userDatabase, .shutdown, .openMessage, .accepted, .discarded:
+        case .userDatabase, .shutdown, .openMessage, .accepted, .discarded, .authMechanisms:
             break
+        case .mechanisms(let names):
+            w.u32(UInt32(names.count))
+            for name in names { w.string(name) }
+        case .authStart(let start):
+            w.u64(start.exchange)
+            w.string(start.mechanism)
+            w.bool(start.initialResponse != nil)
+            w.data(start.initialResponse ?? [])
+            encode(client: start.client, into: &w)
+            w.bool(start.tls)
+        case .authStep(let exchange, let response):
+            w.u64(exchange)
+            w.data(response)
+        case .authAbort(let exchange):
+            w.u64(exchange)
+        case .authChallenge(let challenge):
+            w.data(challenge)
+        case .authSucceeded(let user):
+            w.string(user)
         case .checkClient(let client):
             encode(client: client, into: &w)
         case .clientVerdict(let v):
@@ -146,11 +169,44 @@ extension IPCMessage {
                 ClientVerdict(action: action, status: status, mayRelay: mayRelay, hostname: hostname))
         case .accepted:
             message = .accepted
+        case .authMechanisms:
+            message = .authMechanisms
+        case .mechanisms:
+            let n = try r.count("mechanisms", limit: IPCLimits.maxMechanisms)
+            var names: [String] = []
+            for _ in 0..<n {
+                let name = try r.field("mechanism", limit: 20)
+                guard SASLMechanismName.isValid(name) else { throw .badField("mechanism") }
+                names.append(name)
+            }
+            message = .mechanisms(names)
+        case .authStart:
+            let exchange = try r.u64()
+            let mechanism = try r.field("mechanism", limit: 20)
+            guard SASLMechanismName.isValid(mechanism) else { throw .badField("mechanism") }
+            let hasInitial = try r.bool()
+            let initial = try r.data("initial response", limit: IPCLimits.maxSASLData)
+            guard hasInitial || initial.isEmpty else { throw .badField("initial response") }
+            let client = try client(&r)
+            message = .authStart(
+                AuthStart(
+                    exchange: exchange, mechanism: mechanism, initialResponse: hasInitial ? initial : nil,
+                    client: client, tls: try r.bool()))
+        case .authStep:
+            let exchange = try r.u64()
+            message = .authStep(exchange: exchange, response: try r.data("response", limit: IPCLimits.maxSASLData))
+        case .authAbort:
+            message = .authAbort(exchange: try r.u64())
+        case .authChallenge:
+            message = .authChallenge(try r.data("challenge", limit: IPCLimits.maxSASLData))
+        case .authSucceeded:
+            message = .authSucceeded(user: try r.field("user", limit: EnvelopeField.maxAddressLength))
         case .discarded:
             message = .discarded
         case .recipientRemote:
             message = .recipientRemote(
-                address: try r.field("address", limit: EnvelopeField.maxAddressLength), domain: try r.field("domain", limit: 255))
+                address: try r.field("address", limit: EnvelopeField.maxAddressLength),
+                domain: try r.field("domain", limit: 255))
         case .recipientAccepted:
             message = .recipientAccepted(localUser: try r.field("user", limit: 64))
         case .rejected:

@@ -28,6 +28,24 @@ final class FrameCodecTests: XCTestCase {
             .discarded,
             .recipientRemote(address: "bob@example.org", domain: "example.org"),
             .recipientAccepted(localUser: "alice"),
+            .authMechanisms,
+            .mechanisms(["PLAIN", "LOGIN", "SCRAM-SHA-256"]),
+            .authStart(
+                AuthStart(
+                    exchange: 7, mechanism: "PLAIN", initialResponse: [0, 0x61, 0, 0x70, 0x0D, 0x0A],
+                    client: ClientContext(address: "127.0.0.1"), tls: true)),
+            .authStart(
+                AuthStart(
+                    exchange: 8, mechanism: "LOGIN", initialResponse: nil, client: ClientContext(address: "::1"),
+                    tls: false)),
+            .authStart(
+                AuthStart(
+                    exchange: 9, mechanism: "CRAM-MD5", initialResponse: [], client: ClientContext(address: "::1"),
+                    tls: false)),
+            .authStep(exchange: 7, response: Array("user\0pass".utf8)),
+            .authAbort(exchange: 7),
+            .authChallenge([0xFF, 0x00, 0x7F]),
+            .authSucceeded(user: "alice"),
             .rejected(ReplyStatus(code: 550, enhanced: "5.1.1", text: "User unknown")),
             .openMessage,
             .messageOpened(id),

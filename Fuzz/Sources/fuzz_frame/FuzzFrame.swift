@@ -84,8 +84,18 @@ func checkFields(_ message: IPCMessage) {
     case .assignWorker(let identity):
         check(identity.groups.count <= IPCLimits.maxGroups, "too many groups")
         [identity.user, identity.home, identity.mailDirectory].forEach(field)
+    case .mechanisms(let names):
+        check(names.count <= IPCLimits.maxMechanisms, "too many mechanisms")
+        for name in names { check(SASLMechanismName.isValid(name), "mechanism name \(escaped(name))") }
+    case .authStart(let start):
+        check(SASLMechanismName.isValid(start.mechanism), "mechanism name \(escaped(start.mechanism))")
+        check((start.initialResponse?.count ?? 0) <= IPCLimits.maxSASLData, "initial response too long")
+        [start.client.address, start.client.hostname, start.client.authenticatedUser].forEach(field)
+    case .authStep(_, let data), .authChallenge(let data):
+        check(data.count <= IPCLimits.maxSASLData, "SASL data too long")
+    case .authSucceeded(let user): field(user)
     case .attachPeer, .ready, .userDatabase, .shutdown, .accepted, .discarded, .openMessage, .messageOpened,
-        .committed, .abortMessage:
+        .committed, .abortMessage, .authMechanisms, .authAbort:
         break
     }
 }
