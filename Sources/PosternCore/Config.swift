@@ -16,6 +16,9 @@ public struct PosternConfig: Equatable, Sendable {
     public var localDomains: [String]
     /// One listening socket per entry; the file's `Listen` lines in order.
     public var listen: [ListenAddress]
+    /// What each socket speaks; an address not here is `smtp`.
+    public var listenKinds: [ListenAddress: ListenKind]
+    public var security: SecurityConfig
     public var configDirectory: String
     public var queueDirectory: String
     public var emptyDirectory: String
@@ -97,6 +100,8 @@ public struct PosternConfig: Equatable, Sendable {
         self.myHostname = myHostname
         self.localDomains = [myHostname]
         self.listen = Defaults.listen
+        self.listenKinds = [:]
+        self.security = SecurityConfig(configDirectory: Defaults.configDirectory)
         self.configDirectory = Defaults.configDirectory
         self.queueDirectory = Defaults.queueDirectory
         self.emptyDirectory = Defaults.emptyDirectory
@@ -126,6 +131,9 @@ public struct PosternConfig: Equatable, Sendable {
         self.dnsResolvers = []
     }
 
+    /// What the socket at `address` speaks.
+    public func kind(of address: ListenAddress) -> ListenKind { listenKinds[address] ?? .smtp }
+
     /// Whether mail for this domain is delivered here. Case-insensitive, and
     /// a trailing dot (the absolute form `example.org.`) is ignored.
     public func isLocalDomain(_ domain: String) -> Bool {
@@ -154,7 +162,11 @@ public struct PosternConfig: Equatable, Sendable {
             switch option {
             case .myHostname: add(option, myHostname)
             case .localDomains: add(option, localDomains.joined(separator: ", "))
-            case .listen: for address in listen { add(option, address.description) }
+            case .listen:
+                for address in listen {
+                    let kind = kind(of: address)
+                    add(option, kind == .smtp ? address.description : "\(address) \(kind.rawValue)")
+                }
             case .configDirectory: add(option, configDirectory)
             case .queueDirectory: add(option, queueDirectory)
             case .emptyDirectory: add(option, emptyDirectory)
@@ -187,6 +199,20 @@ public struct PosternConfig: Equatable, Sendable {
                     option,
                     dnsResolvers.isEmpty
                         ? ConfigOption.noneKeyword : dnsResolvers.map(\.description).joined(separator: ", "))
+            case .tlsCertificateFile: add(option, security.tlsCertificateFile ?? ConfigOption.noneKeyword)
+            case .tlsKeyFile: add(option, security.tlsKeyFile ?? ConfigOption.noneKeyword)
+            case .tlsCAFile: add(option, security.tlsCAFile ?? ConfigOption.noneKeyword)
+            case .tlsCipherList: add(option, security.tlsCipherList)
+            case .tlsCipherSuites: add(option, security.tlsCipherSuites)
+            case .tlsMinVersion: add(option, security.tlsMinVersion)
+            case .tlsRequestClientCertificate: add(option, security.tlsRequestClientCertificate ? "yes" : "no")
+            case .authMechanisms: add(option, security.authMechanisms.joined(separator: " "))
+            case .authAllowCleartext: add(option, security.authAllowCleartext ? "yes" : "no")
+            case .authMaxFailures: add(option, "\(security.authMaxFailures)")
+            case .saslPasswordCheck: add(option, security.saslPasswordCheck.rawValue)
+            case .saslDbFile: add(option, security.saslDbFile)
+            case .saslauthdSocket: add(option, security.saslauthdSocket)
+            case .senderLoginMap: add(option, security.senderLoginMap ?? ConfigOption.noneKeyword)
             }
         }
         return lines.joined(separator: "\n") + "\n"
@@ -233,6 +259,20 @@ enum ConfigOption: String, CaseIterable, Sendable {
     case bareLineEndings = "BareLineEndings"
     case dnsBlocklists = "DnsBlocklists"
     case dnsResolvers = "DnsResolvers"
+    case tlsCertificateFile = "TLSCertificateFile"
+    case tlsKeyFile = "TLSKeyFile"
+    case tlsCAFile = "TLSCAFile"
+    case tlsCipherList = "TLSCipherList"
+    case tlsCipherSuites = "TLSCipherSuites"
+    case tlsMinVersion = "TLSMinVersion"
+    case tlsRequestClientCertificate = "TLSRequestClientCertificate"
+    case authMechanisms = "AuthMechanisms"
+    case authAllowCleartext = "AuthAllowCleartext"
+    case authMaxFailures = "AuthMaxFailures"
+    case saslPasswordCheck = "SaslPasswordCheck"
+    case saslDbFile = "SaslDbFile"
+    case saslauthdSocket = "SaslauthdSocket"
+    case senderLoginMap = "SenderLoginMap"
 
     /// `LogFile = syslog`: the explicit way to say "no log file", so that
     /// `render()` can name the default. Not a path, so it cannot clash.

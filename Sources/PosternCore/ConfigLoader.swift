@@ -140,7 +140,16 @@ struct ConfigParser {
                 case .failure(let reasons): for r in reasons.all { fail(line, option, r.reason) }
                 }
             case .listen:
-                let address = try ListenAddress.parse(value)
+                let words = value.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+                guard (1...2).contains(words.count) else {
+                    throw ConfigValueError("\(ConfigText.quoted(value)) is not ADDR:PORT [smtp|submission|submissions]")
+                }
+                let address = try ListenAddress.parse(words[0])
+                let kind = words.count == 2 ? ListenKind.parse(words[1]) : .smtp
+                guard let kind else {
+                    throw ConfigValueError(
+                        "\(ConfigText.quoted(words[1])) is not a listener kind (smtp, submission, submissions)")
+                }
                 if let earlier = listenLines[address] {
                     throw ConfigValueError("\(address) is already listed on line \(earlier)")
                 }
@@ -148,6 +157,7 @@ struct ConfigParser {
                 if listenLines.isEmpty { config.listen = [] }
                 listenLines[address] = line
                 config.listen.append(address)
+                config.listenKinds[address] = kind == .smtp ? nil : kind
             case .configDirectory, .queueDirectory, .emptyDirectory, .mailDirectory,
                 .safeFileEnvironment, .smrshDirectory, .runDirectory:
                 let path = try ConfigValue.absolutePath(value)
@@ -244,6 +254,55 @@ struct ConfigParser {
                     servers.append(try ListenAddress.parse(withPort))
                 }
                 config.dnsResolvers = servers
+            case .tlsCertificateFile, .tlsKeyFile, .tlsCAFile, .senderLoginMap:
+                let path: String? =
+                    ConfigText.asciiLowercased(value) == ConfigOption.noneKeyword
+                    ? nil : try ConfigValue.absolutePath(value)
+                switch option {
+                case .tlsCertificateFile: config.security.tlsCertificateFile = path
+                case .tlsKeyFile: config.security.tlsKeyFile = path
+                case .tlsCAFile: config.security.tlsCAFile = path
+                default: config.security.senderLoginMap = path
+                }
+            case .tlsCipherList, .tlsCipherSuites:
+                guard !value.isEmpty, !value.contains(" ") else {
+                    throw ConfigValueError("\(ConfigText.quoted(value)) is not an OpenSSL cipher string")
+                }
+                if option == .tlsCipherList {
+                    config.security.tlsCipherList = value
+                } else {
+                    config.security.tlsCipherSuites = value
+                }
+            case .tlsMinVersion:
+                guard value == "1.2" || value == "1.3" else {
+                    throw ConfigValueError(
+                        "\(ConfigText.quoted(value)) is neither 1.2 nor 1.3 (older TLS is not offered)")
+                }
+                config.security.tlsMinVersion = value
+            case .tlsRequestClientCertificate:
+                config.security.tlsRequestClientCertificate = try ConfigValue.boolean(value)
+            case .authAllowCleartext:
+                config.security.authAllowCleartext = try ConfigValue.boolean(value)
+            case .authMechanisms:
+                let names = value.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" }).map {
+                    String($0).uppercased()
+                }
+                guard !names.isEmpty else { throw ConfigValueError("no mechanism named") }
+                for name in names where !ConfigValue.isSASLMechanismName(name) {
+                    throw ConfigValueError("\(ConfigText.quoted(name)) is not a SASL mechanism name")
+                }
+                config.security.authMechanisms = names
+            case .authMaxFailures:
+                config.security.authMaxFailures = try ConfigValue.integer(value, in: 1...100)
+            case .saslPasswordCheck:
+                guard let check = SASLPasswordCheck(rawValue: ConfigText.asciiLowercased(value)) else {
+                    throw ConfigValueError("\(ConfigText.quoted(value)) is neither auxprop nor saslauthd")
+                }
+                config.security.saslPasswordCheck = check
+            case .saslDbFile:
+                config.security.saslDbFile = try ConfigValue.absolutePath(value)
+            case .saslauthdSocket:
+                config.security.saslauthdSocket = try ConfigValue.absolutePath(value)
             }
         } catch {
             fail(line, option, error.reason)
@@ -253,6 +312,40 @@ struct ConfigParser {
     /// What can only be settled after the last line: the default host name
     /// (and the local domain it gives), the greeting's expanded length, and
     /// the file-system checks of options left at their defaults (line 0).
+    /// The SASL files default to the configuration directory, and must be
+    /// inside it wherever they are: the lookup sees nothing else. TLS needs
+    /// a key with its certificate, and the other way round.
+    private mutating func finishSecurity() {
+        let defaults = SecurityConfig(configDirectory: config.configDirectory)
+        if firstLine[.saslDbFile] == nil { config.security.saslDbFile = defaults.saslDbFile }
+        if firstLine[.saslauthdSocket] == nil { config.security.saslauthdSocket = defaults.saslauthdSocket }
+        let inside = config.configDirectory.hasSuffix("/") ? config.configDirectory : config.configDirectory + "/"
+        for (option, path) in [
+            (ConfigOption.saslDbFile, config.security.saslDbFile),
+            (.saslauthdSocket, config.security.saslauthdSocket),
+            (.senderLoginMap, config.security.senderLoginMap),
+        ] {
+            guard let path, !path.hasPrefix(inside) || path.contains("/../") else { continue }
+            fail(
+                firstLine[option] ?? 0, option,
+                "\(path) is not inside ConfigDirectory \(config.configDirectory) (the lookup process sees nothing else)"
+            )
+        }
+        let security = config.security
+        if (security.tlsCertificateFile == nil) != (security.tlsKeyFile == nil) {
+            fail(
+                firstLine[.tlsCertificateFile] ?? firstLine[.tlsKeyFile] ?? 0,
+                "TLSCertificateFile and TLSKeyFile go together: set both, or neither")
+        }
+        if security.tlsCertificateFile == nil,
+            let tlsOnly = config.listen.first(where: { config.kind(of: $0).implicitTLS })
+        {
+            fail(
+                listenLines[tlsOnly] ?? 0, .listen,
+                "\(tlsOnly) is a submissions (TLS) listener, but no TLSCertificateFile is set")
+        }
+    }
+
     mutating func finish(systemHostName: () -> Result<String, ConfigValueError>) {
         if firstLine[.myHostname] == nil {
             switch systemHostName() {
@@ -272,6 +365,7 @@ struct ConfigParser {
         if firstLine[.localDomains] == nil && !config.myHostname.isEmpty {
             config.localDomains = [config.myHostname]
         }
+        finishSecurity()
         let expanded = ConfigValue.expandGreeting(
             config.smtpGreetingMessage, hostName: config.myHostname, date: Self.longestDate)
         if expanded.utf8.count > Self.maxExpandedGreeting {

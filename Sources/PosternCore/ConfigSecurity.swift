@@ -1,0 +1,90 @@
+/// What a listening socket speaks (the word after the address on a
+/// `Listen` line).
+public enum ListenKind: String, Sendable, Equatable, CaseIterable {
+    /// Port 25: STARTTLS offered when a certificate is configured; AUTH
+    /// after STARTTLS (or in cleartext if `AuthAllowCleartext`).
+    case smtp
+    /// Port 587 (RFC 6409): like smtp, and AUTH is required before MAIL.
+    case submission
+    /// Port 465 (RFC 8314): TLS from the first byte, AUTH required before
+    /// MAIL. `smtps` is accepted as another name for it.
+    case submissions
+
+    public var requiresAuthentication: Bool { self != .smtp }
+    public var implicitTLS: Bool { self == .submissions }
+
+    static func parse(_ word: String) -> ListenKind? {
+        let lower = ConfigText.asciiLowercased(word)
+        return lower == "smtps" ? .submissions : ListenKind(rawValue: lower)
+    }
+}
+
+/// Where Cyrus SASL checks passwords (its `pwcheck_method`).
+public enum SASLPasswordCheck: String, Sendable, Equatable {
+    /// The sasldb file (`SaslDbFile`), through the sasldb auxprop plugin.
+    case auxprop
+    /// The saslauthd daemon, over its socket (`SaslauthdSocket`).
+    case saslauthd
+}
+
+/// TLS and SMTP AUTH settings (issue 4). Files are opened before the
+/// process that needs them drops privileges: the certificate and key by
+/// the listener, the sasldb and the saslauthd socket by the lookup, which
+/// reaches them inside its root (the configuration directory), so both
+/// must live there.
+public struct SecurityConfig: Equatable, Sendable {
+    /// PEM certificate chain (the server's first); nil: no TLS at all.
+    public var tlsCertificateFile: String?
+    public var tlsKeyFile: String?
+    /// CA certificates to verify a client certificate against; nil: none.
+    public var tlsCAFile: String?
+    /// OpenSSL cipher list for TLS 1.2.
+    public var tlsCipherList: String
+    /// OpenSSL cipher suites for TLS 1.3.
+    public var tlsCipherSuites: String
+    /// "1.2" or "1.3".
+    public var tlsMinVersion: String
+    public var tlsRequestClientCertificate: Bool
+    /// Mechanisms offered, in order, when Cyrus SASL has them.
+    public var authMechanisms: [String]
+    /// Offer AUTH before STARTTLS (never the default: passwords in clear).
+    public var authAllowCleartext: Bool
+    /// Failed AUTH attempts in one session before it is closed.
+    public var authMaxFailures: Int
+    public var saslPasswordCheck: SASLPasswordCheck
+    public var saslDbFile: String
+    public var saslauthdSocket: String
+    /// File of sender addresses and the logins that may use them; nil: no
+    /// binding (any authenticated user may send as anyone).
+    public var senderLoginMap: String?
+
+    public enum Defaults {
+        /// Forward secrecy and AEAD only (Mozilla's "intermediate" list for TLS 1.2).
+        public static let tlsCipherList =
+            "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+            + "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+            + "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384"
+        public static let tlsCipherSuites = "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256"
+        public static let authMechanisms = ["SCRAM-SHA-256", "CRAM-MD5", "PLAIN", "LOGIN"]
+        public static let authMaxFailures = 3
+    }
+
+    public init(configDirectory: String) {
+        tlsCertificateFile = nil
+        tlsKeyFile = nil
+        tlsCAFile = nil
+        tlsCipherList = Defaults.tlsCipherList
+        tlsCipherSuites = Defaults.tlsCipherSuites
+        tlsMinVersion = "1.2"
+        tlsRequestClientCertificate = false
+        authMechanisms = Defaults.authMechanisms
+        authAllowCleartext = false
+        authMaxFailures = Defaults.authMaxFailures
+        saslPasswordCheck = .auxprop
+        saslDbFile = configDirectory + "/sasldb2"
+        saslauthdSocket = configDirectory + "/saslauthd/mux"
+        senderLoginMap = nil
+    }
+
+    public var tlsEnabled: Bool { tlsCertificateFile != nil }
+}
