@@ -14,10 +14,13 @@ import PosternPrivilege
 public enum ListenerRole {
     public static func run(_ start: ChildStart) -> Never {
         let account = start.account(for: .listener)
+        // The key is read as root, before the chroot; afterwards this
+        // process could not open it again, nor anything else.
+        let tls = loadTLS(start.config.security, logger: start.logger)
         start.drop(PrivilegeDrop(account: account, chrootDirectory: start.config.emptyDirectory))
         // Threads only after the drop: capabilities are per thread.
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
-        let server = SMTPServer(config: start.config, group: group, logger: start.logger)
+        let server = SMTPServer(config: start.config, group: group, logger: start.logger, tlsContext: tls)
         start.serveMaster(
             MasterHandlers(
                 attach: { role, fd in
@@ -44,5 +47,24 @@ public enum ListenerRole {
                 }))
         try? start.master.send(.ready(.listener))
         while true { pause() }
+    }
+
+    /// A configured certificate that does not load stops the listener: mail
+    /// must not quietly go in cleartext because a key file was mistyped.
+    private static func loadTLS(_ security: SecurityConfig, logger: Logger) -> TLSContext? {
+        guard let certificate = security.tlsCertificateFile, let key = security.tlsKeyFile else { return nil }
+        let configuration = TLSConfiguration(
+            certificateChainPath: certificate, privateKeyPath: key,
+            minimumVersion: security.tlsMinVersion == "1.3" ? .tls13 : .tls12, cipherList: security.tlsCipherList,
+            cipherSuites: security.tlsCipherSuites, requestClientCertificate: security.tlsRequestClientCertificate,
+            caFilePath: security.tlsCAFile)
+        do {
+            let context = try TLSContext(configuration)
+            logger.info("TLS certificate \(certificate) loaded")
+            return context
+        } catch {
+            logger.critical("cannot load TLS certificate \(certificate) and key \(key): \(error)")
+            exit(1)
+        }
     }
 }

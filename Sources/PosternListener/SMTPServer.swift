@@ -13,21 +13,26 @@ final class SMTPServer: @unchecked Sendable {
     let group: MultiThreadedEventLoopGroup
     let logger: Logger
     let services = PeerChannels()
+    /// Loaded before the privilege drop; nil when no certificate is set.
+    let tlsContext: TLSContext?
     private let state: NIOLockedValueBox<State>
 
     struct State {
         var config: PosternConfig
         var servers: [Channel] = []
         var limiter: ConnectionLimiter
+        var mechanisms: [String]?
+        var nextAuthExchange: UInt64 = 1
     }
 
     /// Connections the kernel queues before the listener accepts them
     /// (capped by net.core.somaxconn).
     static let acceptBacklog: Int32 = 1024
 
-    init(config: PosternConfig, group: MultiThreadedEventLoopGroup, logger: Logger) {
+    init(config: PosternConfig, group: MultiThreadedEventLoopGroup, logger: Logger, tlsContext: TLSContext?) {
         self.group = group
         self.logger = logger
+        self.tlsContext = tlsContext
         self.state = NIOLockedValueBox(
             State(
                 config: config,
@@ -38,9 +43,23 @@ final class SMTPServer: @unchecked Sendable {
 
     var config: PosternConfig { state.withLockedValue { $0.config } }
 
+    /// The lookup's SASL mechanisms, cached; a reload asks again.
+    var mechanisms: [String]? {
+        get { state.withLockedValue { $0.mechanisms } }
+        set { state.withLockedValue { $0.mechanisms = newValue } }
+    }
+
+    func nextAuthExchange() -> UInt64 {
+        state.withLockedValue { state in
+            defer { state.nextAuthExchange &+= 1 }
+            return state.nextAuthExchange
+        }
+    }
+
     func update(config: PosternConfig) {
         state.withLockedValue {
             $0.config = config
+            $0.mechanisms = nil
             $0.limiter.maxTotal = config.maxConnections
             $0.limiter.maxPerClient = config.maxConnectionsPerClient
             $0.limiter.maxRatePerClient = config.maxConnectionRatePerClient
@@ -49,6 +68,13 @@ final class SMTPServer: @unchecked Sendable {
     }
 
     func listen(fd: Int32, address: String) {
+        let config = self.config
+        let kind = (try? ListenAddress.parse(address)).map { config.kind(of: $0) } ?? .smtp
+        let tls = tlsContext
+        if kind.implicitTLS && tls == nil {
+            logger.critical("cannot serve \(address): a submissions listener needs TLSCertificateFile")
+            exit(1)
+        }
         let bootstrap = ServerBootstrap(group: group)
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
             // Replies beyond 64 KiB unread by the client stop its input
@@ -56,7 +82,11 @@ final class SMTPServer: @unchecked Sendable {
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 16 << 10, high: 64 << 10))
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let handler = SMTPSessionHandler(server: self, services: services, logger: logger)
+                    if kind.implicitTLS, let tls {
+                        try channel.pipeline.syncOperations.addHandler(
+                            TLSServerHandler(context: tls, handshakeTimeout: .seconds(Int64(config.commandTimeout))))
+                    }
+                    let handler = SMTPSessionHandler(server: self, services: services, logger: logger, kind: kind)
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
@@ -71,7 +101,7 @@ final class SMTPServer: @unchecked Sendable {
                 throw IOError(errnoCode: errno, reason: "listen")
             }
             state.withLockedValue { $0.servers.append(channel) }
-            logger.info("listening on \(address)")
+            logger.info("listening on \(address) (\(kind.rawValue))")
         } catch {
             logger.critical("cannot serve \(address): \(error)")
             exit(1)

@@ -20,12 +20,20 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let server: SMTPServer
-    private let services: PeerChannels
-    private let logger: Logger
-    private var machine: SMTPServerStateMachine?
-    private var context: ChannelHandlerContext?
-    private var client = ClientContext(address: "unknown")
+    let server: SMTPServer
+    let services: PeerChannels
+    let logger: Logger
+    /// What the socket speaks (STARTTLS offered, AUTH required, TLS first).
+    let kind: ListenKind
+    var machine: SMTPServerStateMachine?
+    var context: ChannelHandlerContext?
+    var client = ClientContext(address: "unknown")
+    /// The AUTH exchange at the lookup, if one is under way.
+    var authExchange: UInt64?
+    var authMechanism = ""
+    /// Implicit TLS: the greeting waits for the handshake.
+    var awaitingImplicitHandshake = false
+    var tlsInfo: TLSSessionInfo?
     private var admitted = false
     private var discardAll = false
     private var discardCurrent = false
@@ -37,10 +45,11 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var timer: Scheduled<Void>?
     private var readPaused = false
 
-    init(server: SMTPServer, services: PeerChannels, logger: Logger) {
+    init(server: SMTPServer, services: PeerChannels, logger: Logger, kind: ListenKind) {
         self.server = server
         self.services = services
         self.logger = logger
+        self.kind = kind
     }
 
     // MARK: connection
@@ -65,6 +74,17 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         logger.info("connect from \(client.address)")
         pauseReading(context)
         armTimer(seconds: config.commandTimeout)
+        if kind.implicitTLS {
+            // The greeting goes out under TLS; checkClient follows the handshake.
+            awaitingImplicitHandshake = true
+            return
+        }
+        checkClient(context, config: config)
+    }
+
+    /// Asks the lookup about the client (and, once per process, which SASL
+    /// mechanisms there are), then greets.
+    func checkClient(_ context: ChannelHandlerContext, config: PosternConfig) {
         guard let lookup = services.channel(.lookup) else {
             refuse(context, "421 4.3.0 \(config.myHostname) Service temporarily unavailable")
             return
@@ -77,14 +97,19 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
                     refuse(context, "421 4.3.0 \(config.myHostname) Service temporarily unavailable")
                     return
                 }
-                begin(context, verdict: verdict, config: config)
+                withMechanisms { [self] mechanisms in
+                    guard let context = self.context else { return }
+                    begin(context, verdict: verdict, config: config, mechanisms: mechanisms)
+                }
             }
         }
     }
 
     /// The lookup has judged the client: greet it (or refuse it in the
     /// greeting) and start reading.
-    private func begin(_ context: ChannelHandlerContext, verdict: ClientVerdict, config: PosternConfig) {
+    private func begin(
+        _ context: ChannelHandlerContext, verdict: ClientVerdict, config: PosternConfig, mechanisms: [String]
+    ) {
         client.hostname = verdict.hostname
         discardAll = verdict.action == .discard
         let settings = SMTPServerSettings(
@@ -94,7 +119,11 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             maxPendingInput: 256 << 10,
             privacy: Set(config.privacyOptions.compactMap { PrivacyFlag(rawValue: $0.rawValue) }),
             bareLineEndings: config.bareLineEndings == .normalize ? .normalize : .reject,
-            commandTimeout: config.commandTimeout, dataTimeout: config.dataBlockTimeout)
+            commandTimeout: config.commandTimeout, dataTimeout: config.dataBlockTimeout,
+            protocolFlags: (tls: tlsInfo != nil, authenticated: false),
+            startTLSAvailable: server.tlsContext != nil && !kind.implicitTLS, authMechanisms: mechanisms,
+            authAllowCleartext: config.security.authAllowCleartext, authRequired: kind.requiresAuthentication,
+            maxAuthFailures: config.security.authMaxFailures, tlsDescription: tlsInfo?.description)
         var m = SMTPServerStateMachine(settings: settings, clientAddress: client.address)
         let rejection =
             verdict.action == .reject
@@ -105,7 +134,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         perform(actions)
     }
 
-    private func refuse(_ context: ChannelHandlerContext, _ line: String) {
+    func refuse(_ context: ChannelHandlerContext, _ line: String) {
         logger.info("refused \(client.address): \(line)")
         closing = true
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: line + "\r\n")))
@@ -114,6 +143,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelInactive(context: ChannelHandlerContext) {
         if spoolFD >= 0 || queueID != nil { abortSpool() }
+        abortAuthentication()
         timer?.cancel()
         if admitted {
             admitted = false
@@ -177,7 +207,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     // MARK: actions
 
-    private func perform(_ actions: [SMTPServerAction]) {
+    func perform(_ actions: [SMTPServerAction]) {
         for action in actions {
             switch action {
             case .reply(let reply):
@@ -199,6 +229,16 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
                 abortSpool()
             case .close:
                 closing = true
+            case .startTLS:
+                // The 220 leaves in cleartext, then TLS goes in front of us.
+                flush()
+                startTLS()
+            case .authStart(let mechanism, let initialResponse):
+                startAuthentication(mechanism: mechanism, initialResponse: initialResponse)
+            case .authContinue(let response):
+                continueAuthentication(response)
+            case .authAbort:
+                abortAuthentication()
             }
         }
         flush()
@@ -231,7 +271,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     /// Runs `body` on this channel's event loop with the machine, if the
     /// session still exists.
-    private func resume(_ body: @escaping (inout SMTPServerStateMachine) -> [SMTPServerAction]) {
+    func resume(_ body: @escaping (inout SMTPServerStateMachine) -> [SMTPServerAction]) {
         guard let loop = context?.eventLoop else { return }
         loop.execute { [self] in
             guard var m = machine else { return }
@@ -245,7 +285,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         SMTPReply(code: 451, enhanced: "4.3.0", text: "Temporary \(what) failure, try again later")
     }
 
-    private static func reply(_ status: ReplyStatus) -> SMTPReply {
+    static func reply(_ status: ReplyStatus) -> SMTPReply {
         SMTPReply(code: Int(status.code), enhanced: status.enhanced, text: status.text)
     }
 

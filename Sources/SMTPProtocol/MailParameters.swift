@@ -18,6 +18,10 @@ public struct MailParameters: Equatable, Sendable {
     public var ret: DSNReturn?
     /// RFC 3461 ENVID, decoded from xtext.
     public var envid: String?
+    /// RFC 4954 §5 AUTH=: the identity a trusted relay says submitted the
+    /// message, decoded from xtext; "<>" when unknown. Only recorded: the
+    /// session's own authentication is what policy uses.
+    public var auth: String?
 
     public init(
         size: Int? = nil, body: MailBodyType? = nil, smtputf8: Bool = false, ret: DSNReturn? = nil,
@@ -41,11 +45,14 @@ public struct MailParameters: Equatable, Sendable {
         if smtputf8 { result.append("SMTPUTF8") }
         if ret != nil { result.append("RET") }
         if envid != nil { result.append("ENVID") }
+        if auth != nil { result.append("AUTH") }
         return result
     }
 
     /// RFC 3461 §4.4: the ENVID value is at most 100 characters.
     static let maxEnvelopeIDLength = 100
+    /// RFC 4954 §9 allows AUTH= 500 octets of line length.
+    static let maxAuthValueLength = 500
 }
 
 /// `*( SP esmtp-param )` after a path, split into keyword and value.
@@ -131,6 +138,11 @@ extension MailParameters {
                     let envid = XText.decode(value), !envid.isEmpty
                 else { throw .invalidParameter(keyword: "ENVID") }
                 result.envid = envid
+            case "AUTH":
+                guard result.auth == nil, let value = parameter.value, value.count <= maxAuthValueLength,
+                    let identity = XText.decode(value), !identity.isEmpty
+                else { throw .invalidParameter(keyword: "AUTH") }
+                result.auth = identity
             default:
                 throw .unsupportedParameter(keyword: parameter.keyword)
             }

@@ -14,12 +14,15 @@ enum ReceivedHeader {
     ///     carry (already validated) UTF-8 (RFC 6532).
     ///   - date: an RFC 5322 date-time supplied by the I/O layer (the state
     ///     machine has no clock).
+    ///   - tls: the TLS version and cipher, as a comment (Postfix's
+    ///     layout), so a reader of the message sees how it travelled.
     static func build(
         helo: String?, protocolName: String, clientAddress: String, hostname: String, queueID: String,
-        recipient: String?, utf8: Bool = false, date: String
+        recipient: String?, utf8: Bool = false, date: String, tls: String? = nil
     ) -> [UInt8] {
         let client = addressLiteral(clean(clientAddress))
         var text = "Received: from \(helo.map { clean($0) } ?? client) (\(client))\r\n"
+        if let tls { text += "\t(using \(clean(tls)))\r\n" }
         text += "\tby \(clean(hostname)) (Postern) with \(clean(protocolName)) id \(clean(queueID))"
         if let recipient {
             text += "\r\n\tfor <\(clean(recipient, keepUTF8: utf8))>; \(clean(date))\r\n"

@@ -19,6 +19,11 @@ public enum SMTPCommand: Equatable, Sendable {
     case etrn
     /// Sendmail's VERB; parsed so that it can be answered, changes nothing.
     case verb
+    /// RFC 3207.
+    case starttls
+    /// RFC 4954: the mechanism (upper case, RFC 4422 syntax) and the
+    /// initial response, base64-decoded (empty for "=").
+    case auth(mechanism: String, initialResponse: [UInt8]?)
 
     static let mailUsage = "MAIL FROM:<address>"
     static let rcptUsage = "RCPT TO:<address>"
@@ -42,6 +47,8 @@ public enum SMTPCommandError: Error, Equatable, Sendable {
     /// unknown, so the session cannot stay in step with the client: the
     /// state machine closes it after the reply.
     case malformedChunk
+    /// Base64 that does not decode (RFC 4954 §4: 501 5.5.2).
+    case cannotDecode
 
     public var reply: SMTPReply {
         switch self {
@@ -52,6 +59,7 @@ public enum SMTPCommandError: Error, Equatable, Sendable {
         case .unsupportedParameter(let keyword): return .unsupportedParameter(keyword)
         case .invalidParameter(let keyword): return .invalidParameter(keyword)
         case .malformedChunk: return .syntax(SMTPCommand.bdatUsage)
+        case .cannotDecode: return .cannotDecodeAuth
         }
     }
 }
@@ -67,6 +75,9 @@ extension SMTPCommand {
         let verb = bytes[..<verbEnd]
         let argument = verbEnd < bytes.endIndex ? bytes[(verbEnd + 1)...] : bytes[bytes.endIndex...]
 
+        if verb.count == 8 && ASCII.equalsIgnoringCase(verb, "STARTTLS") {
+            return try noArgument(argument, .starttls, usage: "STARTTLS")
+        }
         guard verb.count == 4 else { throw .unknownCommand }
         switch ASCII.string(verb.map(ASCII.uppercased)) {
         case "HELO": return .helo(try parseHeloName(argument, usage: "HELO hostname"))
@@ -79,6 +90,7 @@ extension SMTPCommand {
         case "QUIT": return try noArgument(argument, .quit, usage: "QUIT")
         case "NOOP": return .noop
         case "HELP": return .help
+        case "AUTH": return try parseAuth(argument)
         case "EXPN": return .expn
         case "VERB": return .verb
         case "VRFY":
@@ -89,6 +101,21 @@ extension SMTPCommand {
             return .etrn
         default: throw .unknownCommand
         }
+    }
+
+    /// `AUTH mechanism [initial-response]` (RFC 4954 §4).
+    private static func parseAuth(_ argument: ArraySlice<UInt8>) throws(SMTPCommandError) -> SMTPCommand {
+        let usage = "AUTH mechanism [initial-response]"
+        let words = argument.split(separator: ASCII.space, omittingEmptySubsequences: false)
+        guard (1...2).contains(words.count), let name = words.first, (1...20).contains(name.count),
+            name.allSatisfy({ ASCII.isAlphanumeric($0) || $0 == ASCII.hyphen || $0 == 0x5F })
+        else { throw .syntax(usage: usage) }
+        let mechanism = ASCII.string(name.map(ASCII.uppercased))
+        guard words.count == 2 else { return .auth(mechanism: mechanism, initialResponse: nil) }
+        let text = words[1]
+        if text.count == 1 && text.first == ASCII.equals { return .auth(mechanism: mechanism, initialResponse: []) }
+        guard let decoded = Base64.decode(text), !decoded.isEmpty else { throw .cannotDecode }
+        return .auth(mechanism: mechanism, initialResponse: decoded)
     }
 
     private static func noArgument(

@@ -32,7 +32,8 @@ public struct SMTPReply: Equatable, Sendable, Error, CustomStringConvertible {
             out.append(contentsOf: String(code).utf8)
             let body = Self.sanitised(line)
             let isLast = index == all.count - 1
-            if body.isEmpty && enhanced.isEmpty {
+            // RFC 4954 §4: a challenge is "334" SP base64, even when empty.
+            if body.isEmpty && enhanced.isEmpty && code != 334 {
                 if !isLast { out.append(ASCII.hyphen) }
             } else {
                 out.append(isLast ? ASCII.space : ASCII.hyphen)

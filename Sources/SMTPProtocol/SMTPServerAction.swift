@@ -97,4 +97,24 @@ public enum SMTPServerAction: Equatable, Sendable {
     case abortMessage
     /// Close the connection after writing the replies before this action.
     case close
+    /// Write the replies before this action in cleartext, then start the
+    /// TLS handshake; answer with `tlsEstablished`. The machine has
+    /// already thrown away every byte the client sent after STARTTLS.
+    case startTLS
+    /// Start a SASL exchange at the lookup; answer with `authenticationStep`.
+    case authStart(mechanism: String, initialResponse: [UInt8]?)
+    /// The client's response to the last challenge, decoded.
+    case authContinue([UInt8])
+    /// The client cancelled the exchange ("*") or sent garbage: tell the
+    /// lookup to forget it. No answer.
+    case authAbort
+}
+
+/// The lookup's answer to one step of AUTH.
+public enum AuthenticationStep: Equatable, Sendable {
+    /// Sent to the client as a 334 challenge.
+    case challenge([UInt8])
+    case success(user: String)
+    /// Sent to the client as it is (535 5.7.8, 454 4.7.0, 504 5.5.4...).
+    case failure(SMTPReply)
 }

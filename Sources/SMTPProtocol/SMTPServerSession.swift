@@ -19,6 +19,12 @@ extension SMTPServerStateMachine {
         /// they are never taken for commands (RFC 3030 §2).
         case discardingChunk(remaining: Int)
         case awaitingCommit(queueID: String)
+        /// STARTTLS was answered 220; the handshake is the I/O layer's.
+        case awaitingTLS
+        /// An AUTH step is at the lookup.
+        case awaitingAuthStep
+        /// A 334 challenge was sent; the next line is the client's response.
+        case readingAuthResponse
         case closed
     }
 

@@ -60,6 +60,20 @@ public struct SMTPServerSettings: Sendable {
     /// I/O layer after STARTTLS or AUTH (see
     /// `SMTPServerStateMachine.protocolFlags`).
     public var protocolFlags: (tls: Bool, authenticated: Bool)
+    /// A certificate is loaded: STARTTLS is offered (while not under TLS).
+    public var startTLSAvailable: Bool
+    /// SASL mechanisms the lookup offers; empty: no AUTH.
+    public var authMechanisms: [String]
+    /// Offer AUTH before TLS; otherwise AUTH is refused with 538 until
+    /// STARTTLS (and not even advertised).
+    public var authAllowCleartext: Bool
+    /// Submission ports (RFC 6409 §4.3): MAIL only after AUTH.
+    public var authRequired: Bool
+    /// Failed AUTH attempts before 421 and close.
+    public var maxAuthFailures: Int
+    /// "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)", for
+    /// the Received: line; set by the I/O layer with `tlsEstablished`.
+    public var tlsDescription: String?
 
     public init(
         hostname: String, greeting: String, maxMessageSize: Int = 10_485_760, maxRecipients: Int = 100,
@@ -67,7 +81,9 @@ public struct SMTPServerSettings: Sendable {
         maxPendingInput: Int = 65_536, privacy: Set<PrivacyFlag> = [], bareLineEndings: BareLineEndingPolicy = .reject,
         addMissingHeaders: Bool = true, maxHeaderSectionSize: Int = 1_048_576, maxHeaderLines: Int = 1000,
         commandTimeout: Int = 300, dataTimeout: Int = 180,
-        protocolFlags: (tls: Bool, authenticated: Bool) = (tls: false, authenticated: false)
+        protocolFlags: (tls: Bool, authenticated: Bool) = (tls: false, authenticated: false),
+        startTLSAvailable: Bool = false, authMechanisms: [String] = [], authAllowCleartext: Bool = false,
+        authRequired: Bool = false, maxAuthFailures: Int = 3, tlsDescription: String? = nil
     ) {
         self.hostname = hostname
         self.greeting = greeting
@@ -85,5 +101,11 @@ public struct SMTPServerSettings: Sendable {
         self.commandTimeout = commandTimeout
         self.dataTimeout = dataTimeout
         self.protocolFlags = protocolFlags
+        self.startTLSAvailable = startTLSAvailable
+        self.authMechanisms = authMechanisms
+        self.authAllowCleartext = authAllowCleartext
+        self.authRequired = authRequired
+        self.maxAuthFailures = maxAuthFailures
+        self.tlsDescription = tlsDescription
     }
 }

@@ -83,6 +83,10 @@ extension SMTPServerStateMachine {
             reply(privacy.contains(.noverb) ? .verbUnavailable : .verboseMode, &actions)
         case .help:
             reply(.help, &actions)
+        case .starttls:
+            startTLS(&actions)
+        case .auth(let mechanism, let initialResponse):
+            auth(mechanism: mechanism, initialResponse: initialResponse, &actions)
         }
     }
 
@@ -92,6 +96,7 @@ extension SMTPServerStateMachine {
         var keywords = ["PIPELINING", "SIZE \(settings.maxMessageSize)", "8BITMIME", "ENHANCEDSTATUSCODES", "SMTPUTF8"]
         if !settings.privacy.contains(.noreceipts) { keywords.append("DSN") }
         keywords.append("CHUNKING")
+        keywords += securityKeywords
         return SMTPReply(code: 250, enhanced: "", text: settings.hostname, additionalLines: keywords)
     }
 
@@ -110,11 +115,14 @@ extension SMTPServerStateMachine {
         // RFC 5321 §4.1.4 lets a server take MAIL without HELO;
         // `needmailhelo` is Sendmail's way to insist.
         if greeting == nil && settings.privacy.contains(.needmailhelo) { return reply(.politeHelo, &actions) }
+        if settings.authRequired && authentication.user == nil { return reply(.authRequired, &actions) }
         guard transaction == nil else { return reply(message == nil ? .nestedMail : .mailAfterBdat, &actions) }
         // ESMTP parameters only exist for a client that said EHLO.
         if greeting?.esmtp != true, let keyword = parameters.keywords.first {
             return reply(.unsupportedParameter(keyword), &actions)
         }
+        // AUTH= belongs to the AUTH extension (RFC 4954 §5): not offered, not known.
+        if parameters.auth != nil && !authOffered { return reply(.unsupportedParameter("AUTH"), &actions) }
         if !sender.isASCII && !parameters.smtputf8 { return reply(.nonASCIISender, &actions) }
         if let size = parameters.size, size > settings.maxMessageSize {
             return reply(.messageTooBig, &actions)

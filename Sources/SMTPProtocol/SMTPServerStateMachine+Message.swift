@@ -14,7 +14,8 @@ extension SMTPServerStateMachine {
                 esmtp: greeting?.esmtp ?? false, utf8: utf8, tls: settings.protocolFlags.tls,
                 authenticated: settings.protocolFlags.authenticated),
             clientAddress: clientAddress, hostname: settings.hostname, queueID: queueID,
-            recipient: recipients.count == 1 ? recipients.first?.address : nil, utf8: utf8, date: date)
+            recipient: recipients.count == 1 ? recipients.first?.address : nil, utf8: utf8, date: date,
+            tls: settings.protocolFlags.tls ? settings.tlsDescription : nil)
         let assembler = MessageAssembler(
             limits: MessageAssembler.Limits(
                 maxMessageSize: settings.maxMessageSize, maxReceivedHeaders: settings.maxReceivedHeaders,

@@ -32,6 +32,7 @@ public struct SMTPServerStateMachine: Sendable {
     /// The session ended while the queue was opening a spool file: that
     /// file must be discarded when its answer arrives.
     var discardLateMessage = false
+    var authentication = AuthenticationState()
 
     public init(settings: SMTPServerSettings, clientAddress: String) {
         self.settings = settings
@@ -45,8 +46,10 @@ public struct SMTPServerStateMachine: Sendable {
     /// file exists).
     public var isWaiting: Bool {
         switch phase {
-        case .awaitingSenderVerdict, .awaitingRecipientVerdict, .awaitingMessageOpen, .awaitingCommit: return true
-        case .command, .receivingData, .receivingChunk, .discardingChunk, .closed: return false
+        case .awaitingSenderVerdict, .awaitingRecipientVerdict, .awaitingMessageOpen, .awaitingCommit, .awaitingTLS,
+            .awaitingAuthStep:
+            return true
+        case .command, .receivingData, .receivingChunk, .discardingChunk, .readingAuthResponse, .closed: return false
         }
     }
 
@@ -63,7 +66,7 @@ public struct SMTPServerStateMachine: Sendable {
         case .receivingData, .receivingChunk, .discardingChunk, .awaitingMessageOpen(.chunk):
             return settings.dataTimeout
         case .command, .awaitingSenderVerdict, .awaitingRecipientVerdict, .awaitingMessageOpen(.data),
-            .awaitingCommit, .closed:
+            .awaitingCommit, .awaitingTLS, .awaitingAuthStep, .readingAuthResponse, .closed:
             return settings.commandTimeout
         }
     }
@@ -101,6 +104,7 @@ public struct SMTPServerStateMachine: Sendable {
 
     public mutating func receive(_ bytes: some Collection<UInt8>) -> [SMTPServerAction] {
         guard phase != .closed else { return [] }
+        if phase == .awaitingTLS { return [] }  // cleartext after STARTTLS: dropped
         var actions: [SMTPServerAction] = []
         // Checked before appending so that a flood while we wait never
         // grows the buffer past the limit, not even for one call.
@@ -251,6 +255,10 @@ public struct SMTPServerStateMachine: Sendable {
                 let (consumed, line) = framer.consume(input[index...])
                 index += consumed
                 if let line { handleLine(line, &actions) }
+            case .readingAuthResponse:
+                let (consumed, line) = framer.consume(input[index...])
+                index += consumed
+                if let line { handleAuthResponse(line, &actions) }
             case .receivingData:
                 index += receiveData(input[index...], &actions)
             case .receivingChunk(let chunk):
@@ -259,8 +267,14 @@ public struct SMTPServerStateMachine: Sendable {
                 let skipped = min(remaining, input.endIndex - index)
                 index += skipped
                 phase = skipped == remaining ? .command : .discardingChunk(remaining: remaining - skipped)
-            case .awaitingSenderVerdict, .awaitingRecipientVerdict, .awaitingMessageOpen, .awaitingCommit, .closed:
+            case .awaitingSenderVerdict, .awaitingRecipientVerdict, .awaitingMessageOpen, .awaitingCommit,
+                .awaitingAuthStep, .closed:
                 break reading
+            case .awaitingTLS:
+                // RFC 3207 §6 and CVE-2011-0411: whatever the client sent
+                // after STARTTLS was sent in cleartext, and is never run.
+                discardCleartextInput()
+                return
             }
         }
         if phase == .closed {

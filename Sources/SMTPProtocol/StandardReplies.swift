@@ -123,6 +123,31 @@ extension SMTPReply {
     static let synchronizationError = SMTPReply(
         code: 554, enhanced: "5.5.0", text: "Error: SMTP protocol synchronization")
 
+    // MARK: STARTTLS and AUTH
+
+    static let readyToStartTLS = SMTPReply(code: 220, enhanced: "2.0.0", text: "Ready to start TLS")
+    static let tlsNotAvailable = SMTPReply(code: 502, enhanced: "5.5.1", text: "Error: command not implemented")
+    static let tlsAlreadyActive = SMTPReply(code: 503, enhanced: "5.5.1", text: "Error: TLS already active")
+    static let transactionInProgress = SMTPReply(
+        code: 503, enhanced: "5.5.1", text: "Error: MAIL transaction in progress")
+    static let authNotEnabled = SMTPReply(code: 503, enhanced: "5.5.1", text: "Error: authentication not enabled")
+    static let alreadyAuthenticated = SMTPReply(code: 503, enhanced: "5.5.1", text: "Error: already authenticated")
+    static let encryptionRequired = SMTPReply(
+        code: 538, enhanced: "5.7.11", text: "Encryption required for requested authentication mechanism")
+    static let unknownMechanism = SMTPReply(code: 504, enhanced: "5.5.4", text: "Unrecognized authentication type")
+    static let authAborted = SMTPReply(code: 501, enhanced: "5.0.0", text: "Authentication aborted")
+    static let cannotDecodeAuth = SMTPReply(code: 501, enhanced: "5.5.2", text: "Cannot decode response")
+    static let authSucceeded = SMTPReply(code: 235, enhanced: "2.7.0", text: "Authentication successful")
+    static let authRequired = SMTPReply(code: 530, enhanced: "5.7.0", text: "Authentication required")
+
+    static func challenge(_ bytes: [UInt8]) -> SMTPReply {
+        SMTPReply(code: 334, enhanced: "", text: Base64.encode(bytes))
+    }
+
+    static func tooManyAuthFailures(_ hostname: String) -> SMTPReply {
+        SMTPReply(code: 421, enhanced: "4.7.0", text: "\(hostname) Error: too many authentication failures")
+    }
+
     // MARK: Ending the session
 
     static func tooManyErrors(_ hostname: String) -> SMTPReply {

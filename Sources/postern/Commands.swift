@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import PosternCore
+import PosternListener
 import PosternMaster
 
 struct PosternCommand: ParsableCommand {
@@ -49,6 +50,12 @@ struct Check: ParsableCommand {
             throw ExitCode(1)
         case .success(let config):
             print(config.render(), terminator: "")
+            // The certificate and key: an expired, not-yet-valid or
+            // soon-expiring certificate, or a key that does not match it.
+            guard let chain = config.security.tlsCertificateFile, let key = config.security.tlsKeyFile else { return }
+            let problems = TLSCertificateCheck.problems(chain: chain, key: key, now: time(nil))
+            for problem in problems { fputs("postern check: \(problem)\n", stderr) }
+            if problems.contains(where: { $0.severity == .error }) { throw ExitCode(1) }
         }
     }
 }

@@ -81,7 +81,9 @@ final class CommandLineTests: XCTestCase {
     func testUnknownAndEmptyCommands() {
         var session = Session()
         _ = session.start()
-        XCTAssertEqual(session.send("STARTTLS\r\n"), [.reply("500 5.5.2 Error: command not recognized\r\n")])
+        XCTAssertEqual(session.send("STARTTLSX\r\n"), [.reply("500 5.5.2 Error: command not recognized\r\n")])
+        // Known, but not offered without a certificate.
+        XCTAssertEqual(session.send("STARTTLS\r\n"), [.reply("502 5.5.1 Error: command not implemented\r\n")])
         XCTAssertEqual(session.send("\r\n"), [.reply("500 5.5.2 Error: command not recognized\r\n")])
         XCTAssertEqual(session.send("MAILFROM:<a@b>\r\n"), [.reply("500 5.5.2 Error: command not recognized\r\n")])
     }

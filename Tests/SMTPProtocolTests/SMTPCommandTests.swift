@@ -65,7 +65,8 @@ final class SMTPCommandTests: XCTestCase {
         XCTAssertEqual(error("MAIL FROM:<a@example.org> SIZE=1 SIZE=2"), .invalidParameter(keyword: "SIZE"))
         XCTAssertEqual(error("MAIL FROM:<a@example.org> SIZE"), .invalidParameter(keyword: "SIZE"))
         XCTAssertEqual(error("MAIL FROM:<a@example.org> BODY=BINARYMIME"), .invalidParameter(keyword: "BODY"))
-        XCTAssertEqual(error("MAIL FROM:<a@example.org> auth=<>"), .unsupportedParameter(keyword: "AUTH"))
+        XCTAssertEqual(error("MAIL FROM:<a@example.org> auth=+2"), .invalidParameter(keyword: "AUTH"))
+        XCTAssertEqual(error("MAIL FROM:<a@example.org> XAUTH=<>"), .unsupportedParameter(keyword: "XAUTH"))
         XCTAssertEqual(error("MAIL FROM:<a b@example.org>"), .badSender(.invalidLocalPart))
     }
 

@@ -13,6 +13,10 @@ enum Event: Equatable, CustomStringConvertible {
     case commit(AcceptedMessage)
     case abort
     case close
+    case startTLS
+    case authStart(String, [UInt8]?)
+    case authContinue([UInt8])
+    case authAbort
 
     init(_ action: SMTPServerAction) {
         switch action {
@@ -24,6 +28,10 @@ enum Event: Equatable, CustomStringConvertible {
         case .commitMessage(let message): self = .commit(message)
         case .abortMessage: self = .abort
         case .close: self = .close
+        case .startTLS: self = .startTLS
+        case .authStart(let mechanism, let initial): self = .authStart(mechanism, initial)
+        case .authContinue(let bytes): self = .authContinue(bytes)
+        case .authAbort: self = .authAbort
         }
     }
 
@@ -39,6 +47,10 @@ enum Event: Equatable, CustomStringConvertible {
         case .commit(let message): return "commit(\(message))"
         case .abort: return "abort"
         case .close: return "close"
+        case .startTLS: return "startTLS"
+        case .authStart(let mechanism, let initial): return "authStart(\(mechanism), \(initial.map { "\($0)" } ?? "nil"))"
+        case .authContinue(let bytes): return "authContinue(\(bytes))"
+        case .authAbort: return "authAbort"
         }
     }
 }
