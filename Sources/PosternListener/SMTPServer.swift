@@ -77,6 +77,10 @@ final class SMTPServer: @unchecked Sendable {
         }
         let bootstrap = ServerBootstrap(group: group)
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            // Nothing is read before the session asks (after the client
+            // check); turning autoRead off later would also cancel the read
+            // an implicit-TLS handshake has already asked for.
+            .childChannelOption(.autoRead, value: false)
             // Replies beyond 64 KiB unread by the client stop its input
             // (SMTPSessionHandler), so the outbound buffer stays bounded.
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 16 << 10, high: 64 << 10))

@@ -34,6 +34,9 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Implicit TLS: the greeting waits for the handshake.
     var awaitingImplicitHandshake = false
     var tlsInfo: TLSSessionInfo?
+    /// Plaintext that arrived before the greeting; see `channelRead`.
+    private var earlyInput: [UInt8] = []
+    private static let maxEarlyInput = 4096
     private var admitted = false
     private var discardAll = false
     private var discardCurrent = false
@@ -43,7 +46,8 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var output: [UInt8] = []
     private var closing = false
     private var timer: Scheduled<Void>?
-    private var readPaused = false
+    /// The channel starts with autoRead off (SMTPServer).
+    private var readPaused = true
 
     init(server: SMTPServer, services: PeerChannels, logger: Logger, kind: ListenKind) {
         self.server = server
@@ -129,7 +133,11 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             verdict.action == .reject
             ? SMTPReply(code: Int(verdict.status.code), enhanced: verdict.status.enhanced, text: verdict.status.text)
             : nil
-        let actions = m.start(rejection: rejection)
+        var actions = m.start(rejection: rejection)
+        if !earlyInput.isEmpty {
+            actions += m.receive(earlyInput)
+            earlyInput = []
+        }
         machine = m
         perform(actions)
     }
@@ -155,8 +163,19 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard var m = machine, !closing else { return }
-        let buffer = unwrapInboundIn(data)
+        guard !closing else { return }
+        var buffer = unwrapInboundIn(data)
+        guard var m = machine else {
+            // Only TLS can hand us bytes before the greeting (they came with
+            // the client's last handshake flight): kept, bounded, and read
+            // after the greeting like pipelined commands.
+            guard earlyInput.count + buffer.readableBytes <= Self.maxEarlyInput else {
+                refuse(context, "421 4.7.0 \(server.config.myHostname) Error: too much input before the greeting")
+                return
+            }
+            earlyInput += buffer.readBytes(length: buffer.readableBytes) ?? []
+            return
+        }
         let actions = buffer.withUnsafeReadableBytes { m.receive($0) }
         machine = m
         perform(actions)

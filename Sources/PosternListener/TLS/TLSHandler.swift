@@ -110,7 +110,15 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     public func channelActive(context: ChannelHandlerContext) {
-        if state == .idle { startHandshake(context) }
+        if state == .idle {
+            startHandshake(context)
+        } else if state == .handshaking {
+            // Added in a child channel initializer, the handshake started in
+            // handlerAdded, before the channel was registered: that read
+            // request went nowhere, and the handlers after this one may
+            // turn autoRead off before NIO's own first read.
+            context.read()
+        }
         context.fireChannelActive()
     }
 
