@@ -6,12 +6,17 @@ public enum PrivilegeError: Error, CustomStringConvertible, Sendable {
     case unknownUser(String)
     case unknownGroup(String)
     case call(String, errno: Int32)
+    /// Another thread exists: it would keep root's credentials and
+    /// capabilities after this one drops them (they are per thread).
+    case notSingleThreaded(threads: Int)
 
     public var description: String {
         switch self {
         case .unknownUser(let u): return "unknown user \"\(u)\" (run scripts/setup-jail)"
         case .unknownGroup(let g): return "unknown group \"\(g)\" (run scripts/setup-jail)"
         case .call(let what, let e): return "\(what): \(String(cString: strerror(e)))"
+        case .notSingleThreaded(let n):
+            return "\(n) threads before the privilege drop: a thread started too early would keep root's privileges"
         }
     }
 }
@@ -88,7 +93,21 @@ public struct PrivilegeDrop {
         self.dropBoundingSet = dropBoundingSet
     }
 
+    /// Entries of /proc/self/task (before the chroot /proc is there; if it
+    /// is not, nothing can be counted and 1 is assumed).
+    static func threadCount() -> Int {
+        guard let dir = opendir("/proc/self/task") else { return 1 }
+        defer { closedir(dir) }
+        var count = 0
+        while let entry = readdir(dir) {
+            if entry.pointee.d_name.0 != 0x2E { count += 1 }  // not "." or ".."
+        }
+        return count
+    }
+
     public func apply() throws(PrivilegeError) {
+        let threads = Self.threadCount()
+        guard threads <= 1 else { throw .notSingleThreaded(threads: threads) }
         if let dir = chrootDirectory {
             guard chdir(dir) == 0 else { throw .call("chdir \(dir)", errno: errno) }
             guard chroot(dir) == 0 else { throw .call("chroot \(dir)", errno: errno) }

@@ -12,6 +12,9 @@ OPTIONS = [
     "LocalWorkerLimit", "LocalWorkerIdleTimeout", "ShutdownTimeout", "MailGroup", "MaxHopCount",
     "MaxConnections", "MaxConnectionsPerClient", "MaxConnectionRatePerClient", "MaxErrorsPerSession",
     "Timeout.command", "Timeout.datablock", "BareLineEndings", "DnsBlocklists", "DnsResolvers",
+    "TLSCertificateFile", "TLSKeyFile", "TLSCAFile", "TLSCipherList", "TLSCipherSuites", "TLSMinVersion",
+    "TLSRequestClientCertificate", "AuthMechanisms", "AuthAllowCleartext", "AuthMaxFailures", "SaslPasswordCheck",
+    "SaslDbFile", "SaslauthdSocket", "SenderLoginMap",
 ]
 
 

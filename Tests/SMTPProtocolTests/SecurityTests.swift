@@ -126,7 +126,8 @@ final class SecurityTests: XCTestCase {
         var session = Session(settings(required: true, tls: true))
         _ = session.start()
         _ = session.send("EHLO client.example.org\r\n")
-        XCTAssertEqual(session.send("MAIL FROM:<alice@example.test>\r\n"), [.reply("530 5.7.0 Authentication required\r\n")])
+        XCTAssertEqual(
+            session.send("MAIL FROM:<alice@example.test>\r\n"), [.reply("530 5.7.0 Authentication required\r\n")])
         _ = session.send("AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n")
         _ = session.machine.authenticationStep(.success(user: "alice"))
         XCTAssertEqual(session.send("MAIL FROM:<alice@example.test> AUTH=<>\r\n"), [.reply("250 2.1.0 Ok\r\n")])

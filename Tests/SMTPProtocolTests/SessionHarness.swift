@@ -48,7 +48,8 @@ enum Event: Equatable, CustomStringConvertible {
         case .abort: return "abort"
         case .close: return "close"
         case .startTLS: return "startTLS"
-        case .authStart(let mechanism, let initial): return "authStart(\(mechanism), \(initial.map { "\($0)" } ?? "nil"))"
+        case .authStart(let mechanism, let initial):
+            return "authStart(\(mechanism), \(initial.map { "\($0)" } ?? "nil"))"
         case .authContinue(let bytes): return "authContinue(\(bytes))"
         case .authAbort: return "authAbort"
         }
