@@ -23,6 +23,7 @@ final class SMTPServer: @unchecked Sendable {
         var limiter: ConnectionLimiter
         var mechanisms: [String]?
         var nextAuthExchange: UInt64 = 1
+        var authFailures = AuthFailureTracker()
     }
 
     /// Connections the kernel queues before the listener accepts them
@@ -47,6 +48,16 @@ final class SMTPServer: @unchecked Sendable {
     var mechanisms: [String]? {
         get { state.withLockedValue { $0.mechanisms } }
         set { state.withLockedValue { $0.mechanisms = newValue } }
+    }
+
+    /// Counts a failed AUTH of `client` across its sessions; the count
+    /// sets how long the failure's answer waits.
+    func recordAuthFailure(_ client: String) -> Int {
+        state.withLockedValue { $0.authFailures.recordFailure(client, now: MonotonicClock.now()) }
+    }
+
+    func recordAuthSuccess(_ client: String) {
+        state.withLockedValue { $0.authFailures.recordSuccess(client) }
     }
 
     func nextAuthExchange() -> UInt64 {

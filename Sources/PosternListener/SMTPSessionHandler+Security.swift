@@ -92,6 +92,9 @@ extension SMTPSessionHandler {
         services.channel(.lookup)?.request(.authAbort(exchange: exchange)) { _ in }
     }
 
+    /// Seconds; the pause after a failure grows to this and stays.
+    static let maxFailureDelay = 10
+
     private static let authTemporaryFailure = SMTPReply(
         code: 454, enhanced: "4.7.0", text: "Temporary authentication failure")
 
@@ -115,15 +118,18 @@ extension SMTPSessionHandler {
     }
 
     /// A success is logged and remembered for the lookup's later checks; a
-    /// failure is answered only after a pause that grows with each failure,
-    /// so guessing passwords costs time (and `AuthMaxFailures` ends it).
+    /// failure is answered only after a pause that grows with the client
+    /// address's failures (across its sessions: reconnecting does not reset
+    /// it), so guessing passwords costs time, and `AuthMaxFailures` in one
+    /// session ends it.
     private func finishStep(_ step: AuthenticationStep) {
-        guard let m = machine else { return }
+        guard machine != nil else { return }
         switch step {
         case .challenge:
             resume { $0.authenticationStep(step) }
         case .success(let user):
             authExchange = nil
+            server.recordAuthSuccess(client.address)
             client.authenticatedUser = user
             logger.info(
                 "authenticated, client=\(client.address), mechanism=\(authMechanism), user=\(user)")
@@ -131,7 +137,8 @@ extension SMTPSessionHandler {
         case .failure(let reply):
             authExchange = nil
             logger.info("authentication failed, client=\(client.address), mechanism=\(authMechanism): \(reply.code)")
-            let delay = Int64(min(m.authenticationFailures + 1, 5))
+            let failures = server.recordAuthFailure(client.address)
+            let delay = Int64(min(failures, Self.maxFailureDelay))
             context?.eventLoop.scheduleTask(in: .seconds(delay)) { [self] in
                 resume { $0.authenticationStep(step) }
             }

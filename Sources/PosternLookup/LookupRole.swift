@@ -10,13 +10,27 @@ import PosternPrivilege
 /// sender at MAIL, each recipient at RCPT — and is the only process that
 /// will see secrets. It reads /etc/passwd through a descriptor the master
 /// hands it and /etc/resolv.conf before its chroot, since both are outside
-/// its root; the maps live inside it.
+/// its root; the maps live inside it. Cyrus SASL (SMTP AUTH) is
+/// initialized before the chroot, as it loads its plugins then; the
+/// sasldb and the saslauthd socket live inside the root.
 public enum LookupRole {
     public static func run(_ start: ChildStart) -> Never {
         let account = start.account(for: .lookup)
         let resolvConf = MapFiles.read("/etc/resolv.conf", logger: start.logger) ?? ""
+        // Cyrus loads its plugins from /usr/lib/.../sasl2: before the chroot.
+        let saslSettings = SASLSettings(config: start.config, root: start.config.configDirectory)
+        var saslStarted = true
+        do {
+            try SASLLibrary.shared.start(settings: saslSettings, logger: start.logger)
+        } catch {
+            start.logger.error("SMTP AUTH unavailable: \(error)")
+            saslStarted = false
+        }
         start.drop(PrivilegeDrop(account: account, chrootDirectory: start.config.configDirectory))
-        let state = LookupState(config: start.config, resolvConf: resolvConf, logger: start.logger)
+        // Threads only from here on: capabilities and no_new_privs are per thread.
+        let authenticator = saslStarted ? try? SASLAuthenticator(settings: saslSettings, logger: start.logger) : nil
+        let state = LookupState(
+            config: start.config, resolvConf: resolvConf, logger: start.logger, authenticator: authenticator)
         let peers = PeerChannels()
         start.serveMaster(
             MasterHandlers(

@@ -24,11 +24,16 @@ final class LookupState: @unchecked Sendable {
     private var localHostNames = LocalHostNames()
     private var engine = PolicyEngine(tables: PolicyTables())
     private var resolver: DNSResolver?
+    private var senderLogins: SenderLoginMap?
+    /// SMTP AUTH; nil when Cyrus SASL could not be brought up (AUTH is
+    /// then answered with 454 and not advertised).
+    private let authenticator: SASLAuthenticator?
 
-    init(config: PosternConfig, resolvConf: String, logger: Logger) {
+    init(config: PosternConfig, resolvConf: String, logger: Logger, authenticator: SASLAuthenticator? = nil) {
         self.config = config
         self.resolvConf = resolvConf
         self.logger = logger
+        self.authenticator = authenticator
         update(config: config)
     }
 
@@ -43,6 +48,17 @@ final class LookupState: @unchecked Sendable {
                 LocalHostNames.parse(text: $0, file: config.configDirectory + "/local-host-names")
             } ?? (LocalHostNames(), [])
         for problem in nameProblems { logger.warning("\(problem)") }
+        let logins = config.security.senderLoginMap.map { path in
+            let inside = SASLSettings.inside(config.configDirectory, path)
+            guard let text = MapFiles.read(inside, logger: logger) else {
+                logger.warning("\(path) cannot be read: authenticated clients may send only with the null sender")
+                return SenderLoginMap()
+            }
+            let (map, problems) = SenderLoginMap.parse(text: text, file: path)
+            for problem in problems { logger.warning("\(problem)") }
+            return map
+        }
+        authenticator?.update(settings: SASLSettings(config: config, root: config.configDirectory))
         let servers =
             config.dnsResolvers.isEmpty
             ? ResolvConf.parse(resolvConf)
@@ -51,6 +67,7 @@ final class LookupState: @unchecked Sendable {
             self.config = config
             access = map
             localHostNames = names
+            senderLogins = logins
             resolver = servers.isEmpty ? nil : DNSResolver(servers: servers, timeout: 3, attempts: 2)
             rebuild()
         }
@@ -87,6 +104,14 @@ final class LookupState: @unchecked Sendable {
 
     func handle(_ frame: Frame, from channel: IPCChannel) {
         frame.descriptors.forEach { _ = close($0) }
+        if let authenticator, channel.peer == .listener, Self.isAuthRequest(frame.message) {
+            let key = ObjectIdentifier(channel)
+            authenticator.queue.async {
+                let answer = authenticator.answer(frame.message, channel: key)
+                try? channel.respond(to: frame.requestID, with: answer)
+            }
+            return
+        }
         let pool: TaskQueue
         if case .checkClient = frame.message { pool = dnsWorkers } else { pool = tableWorkers }
         pool.async { [self] in
@@ -95,9 +120,17 @@ final class LookupState: @unchecked Sendable {
         }
     }
 
+    /// AUTH requests go to the authenticator's own queue (Cyrus, saslauthd).
+    private static func isAuthRequest(_ message: IPCMessage) -> Bool {
+        switch message {
+        case .authMechanisms, .authStart, .authStep, .authAbort: return true
+        default: return false
+        }
+    }
+
     private func answer(_ message: IPCMessage, from peer: Role) -> IPCMessage {
-        let (engine, access, zones, resolver) = lock.withLock {
-            (self.engine, self.access, config.dnsBlocklists, self.resolver)
+        let (engine, access, zones, resolver, senderLogins) = lock.withLock {
+            (self.engine, self.access, config.dnsBlocklists, self.resolver, self.senderLogins)
         }
         switch message {
         case .checkClient(let client) where peer == .listener:
@@ -105,7 +138,22 @@ final class LookupState: @unchecked Sendable {
                 clientVerdict(client, engine: engine, access: access, zones: zones, resolver: resolver))
         case .checkSender(let address, let client) where peer == .listener:
             let decision = engine.client(ip: client.address, hostname: client.hostname.isEmpty ? nil : client.hostname)
-            return reply(engine.sender(address, client: decision, authenticated: !client.authenticatedUser.isEmpty))
+            let verdict = engine.sender(address, client: decision, authenticated: !client.authenticatedUser.isEmpty)
+            if verdict == .accept, !client.authenticatedUser.isEmpty, let senderLogins {
+                let owned = senderLogins.decision(sender: address, login: client.authenticatedUser)
+                if case .reject(let code, let enhanced, let text) = owned {
+                    logger.info("reject: MAIL from \(SASLLogText.escaped(client.address)): \(code) \(enhanced) \(text)")
+                }
+                return reply(owned)
+            }
+            return reply(verdict)
+        // Only when Cyrus SASL could not be started (see `handle`).
+        case .authMechanisms where peer == .listener:
+            return .mechanisms([])
+        case .authAbort where peer == .listener:
+            return .accepted
+        case .authStart where peer == .listener, .authStep where peer == .listener:
+            return .rejected(SASLReplies.temporaryFailure)
         case .checkRecipient(let address, let client) where peer == .listener:
             let decision = engine.client(ip: client.address, hostname: client.hostname.isEmpty ? nil : client.hostname)
             switch engine.recipient(address, client: decision, authenticated: !client.authenticatedUser.isEmpty) {
