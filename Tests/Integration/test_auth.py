@@ -237,6 +237,8 @@ def test_sasldb_is_neither_open_in_nor_reachable_from_the_listener(auth):
         except OSError:
             continue
         assert "sasldb" not in target, f"the listener holds {target}"
+        # The key was read before the drop and its file closed.
+        assert "tls-key" not in target and "tls-cert" not in target, f"the listener holds {target}"
     root = pathlib.Path(os.readlink(f"/proc/{listener}/root"))
     assert root == d.jail.empty_dir, root
     assert not any("sasldb" in p.name for p in root.rglob("*")), "a sasldb inside the listener's root"
