@@ -58,6 +58,10 @@ func checkCommand(_ command: SMTPCommand, _ line: [UInt8]) {
     case .mail(let path, let parameters):
         if case .mailbox(let mailbox) = path { checkMailbox(mailbox, line) }
         if let size = parameters.size { check(size >= 0, "negative SIZE") }
+        if let auth = parameters.auth {
+            check(!auth.isEmpty && auth.utf8.count <= 500, "AUTH= length \(auth.utf8.count)")
+            check(isTextString(auth) && !auth.contains("\t"), "AUTH= \(escaped(auth)) not printable")
+        }
         if let envid = parameters.envid {
             check(!envid.isEmpty && envid.utf8.count <= 100, "ENVID length \(envid.utf8.count)")
             check(isTextString(envid) && !envid.contains("\t"), "ENVID \(escaped(envid)) not printable")
@@ -74,7 +78,14 @@ func checkCommand(_ command: SMTPCommand, _ line: [UInt8]) {
         }
     case .bdat(let size, _):
         check(size >= 0, "negative BDAT size")
-    case .data, .rset, .noop, .quit, .vrfy, .expn, .help, .etrn, .verb:
+    case .auth(let mechanism, let initialResponse):
+        check(
+            (1...20).contains(mechanism.utf8.count)
+                && mechanism.utf8.allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x5F },
+            "mechanism \(escaped(mechanism))")
+        // Base64 decodes to three quarters of its length at most.
+        check((initialResponse?.count ?? 0) * 4 <= line.count * 3, "initial response longer than its text")
+    case .data, .rset, .noop, .quit, .vrfy, .expn, .help, .etrn, .verb, .starttls:
         break
     }
 }
