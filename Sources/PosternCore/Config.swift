@@ -64,6 +64,16 @@ public struct PosternConfig: Equatable, Sendable {
     public var dnsBlocklists: [String]
     /// DNS servers for the lookup; empty = those of /etc/resolv.conf.
     public var dnsResolvers: [ListenAddress]
+    /// Seconds after arrival when undelivered recipients are bounced
+    /// (Sendmail's Timeout.queuereturn).
+    public var queueReturn: Int
+    /// Seconds after arrival when the sender is told of the delay, once
+    /// (Timeout.queuewarn); 0 = never.
+    public var queueWarn: Int
+    /// The first retry delay and the largest (Postfix's minimal and
+    /// maximal backoff); the delay doubles in between.
+    public var queueRetryMinimum: Int
+    public var queueRetryMaximum: Int
 
     public enum Defaults {
         public static let listen = [ListenAddress(host: "127.0.0.1", port: 25, isIPv6: false)]
@@ -90,6 +100,10 @@ public struct PosternConfig: Equatable, Sendable {
         public static let maxErrorsPerSession = 10
         public static let commandTimeout = 300
         public static let dataBlockTimeout = 180
+        public static let queueReturn = 5 * 86_400
+        public static let queueWarn = 4 * 3_600
+        public static let queueRetryMinimum = 300
+        public static let queueRetryMaximum = 3_600
     }
 
     /// Every option at its default, for the given host name (which is also the
@@ -129,6 +143,10 @@ public struct PosternConfig: Equatable, Sendable {
         self.bareLineEndings = .reject
         self.dnsBlocklists = []
         self.dnsResolvers = []
+        self.queueReturn = Defaults.queueReturn
+        self.queueWarn = Defaults.queueWarn
+        self.queueRetryMinimum = Defaults.queueRetryMinimum
+        self.queueRetryMaximum = Defaults.queueRetryMaximum
     }
 
     /// What the socket at `address` speaks.
@@ -199,6 +217,10 @@ public struct PosternConfig: Equatable, Sendable {
                     option,
                     dnsResolvers.isEmpty
                         ? ConfigOption.noneKeyword : dnsResolvers.map(\.description).joined(separator: ", "))
+            case .queueReturn: add(option, ConfigValue.renderDuration(queueReturn))
+            case .queueWarn: add(option, ConfigValue.renderDuration(queueWarn))
+            case .queueRetryMinimum: add(option, ConfigValue.renderDuration(queueRetryMinimum))
+            case .queueRetryMaximum: add(option, ConfigValue.renderDuration(queueRetryMaximum))
             case .tlsCertificateFile: add(option, security.tlsCertificateFile ?? ConfigOption.noneKeyword)
             case .tlsKeyFile: add(option, security.tlsKeyFile ?? ConfigOption.noneKeyword)
             case .tlsCAFile: add(option, security.tlsCAFile ?? ConfigOption.noneKeyword)
@@ -259,6 +281,10 @@ enum ConfigOption: String, CaseIterable, Sendable {
     case bareLineEndings = "BareLineEndings"
     case dnsBlocklists = "DnsBlocklists"
     case dnsResolvers = "DnsResolvers"
+    case queueReturn = "Timeout.queuereturn"
+    case queueWarn = "Timeout.queuewarn"
+    case queueRetryMinimum = "QueueRetryMinimum"
+    case queueRetryMaximum = "QueueRetryMaximum"
     case tlsCertificateFile = "TLSCertificateFile"
     case tlsKeyFile = "TLSKeyFile"
     case tlsCAFile = "TLSCAFile"

@@ -254,6 +254,14 @@ struct ConfigParser {
                     servers.append(try ListenAddress.parse(withPort))
                 }
                 config.dnsResolvers = servers
+            case .queueReturn:
+                config.queueReturn = try ConfigValue.duration(value, in: 1...(365 * 86_400))
+            case .queueWarn:
+                config.queueWarn = try ConfigValue.duration(value, in: 0...(365 * 86_400))
+            case .queueRetryMinimum:
+                config.queueRetryMinimum = try ConfigValue.duration(value, in: 1...86_400)
+            case .queueRetryMaximum:
+                config.queueRetryMaximum = try ConfigValue.duration(value, in: 1...86_400)
             case .tlsCertificateFile, .tlsKeyFile, .tlsCAFile, .senderLoginMap:
                 let path: String? =
                     ConfigText.asciiLowercased(value) == ConfigOption.noneKeyword
@@ -315,6 +323,15 @@ struct ConfigParser {
     /// The SASL files default to the configuration directory, and must be
     /// inside it wherever they are: the lookup sees nothing else. TLS needs
     /// a key with its certificate, and the other way round.
+    /// Retries: the largest delay is at least the first.
+    private mutating func finishQueueTimes() {
+        if config.queueRetryMaximum < config.queueRetryMinimum {
+            fail(
+                firstLine[.queueRetryMaximum] ?? firstLine[.queueRetryMinimum] ?? 0, .queueRetryMaximum,
+                "\(config.queueRetryMaximum)s is less than QueueRetryMinimum (\(config.queueRetryMinimum)s)")
+        }
+    }
+
     private mutating func finishSecurity() {
         let defaults = SecurityConfig(configDirectory: config.configDirectory)
         if firstLine[.saslDbFile] == nil { config.security.saslDbFile = defaults.saslDbFile }
@@ -366,6 +383,7 @@ struct ConfigParser {
             config.localDomains = [config.myHostname]
         }
         finishSecurity()
+        finishQueueTimes()
         let expanded = ConfigValue.expandGreeting(
             config.smtpGreetingMessage, hostName: config.myHostname, date: Self.longestDate)
         if expanded.utf8.count > Self.maxExpandedGreeting {

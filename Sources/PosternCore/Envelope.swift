@@ -23,6 +23,13 @@ public struct Envelope: Equatable, Sendable {
     public var bodyType: MessageBodyType?
     /// The SMTPUTF8 parameter of MAIL (RFC 6531).
     public var smtputf8: Bool
+    /// The sender has been told that the message is delayed (QueueWarn):
+    /// told once, not at every retry.
+    public var warned: Bool = false
+    /// What made this message: a client, or the queue itself as a delivery
+    /// status notification. A failed notification is never answered by
+    /// another one to the same place (no bounce loops).
+    public var notice: MessageNotice = .none
 
     public init(
         queueID: QueueID, sender: String, recipients: [Recipient], arrival: Int64,
@@ -54,6 +61,17 @@ public struct Envelope: Equatable, Sendable {
         try EnvelopeField.validate(envelopeID, field: "envid", limit: 100)
         for r in recipients { try r.validate() }
     }
+}
+
+/// Which messages the queue wrote itself.
+public enum MessageNotice: String, Sendable, Equatable {
+    /// A message from a client.
+    case none
+    /// A delivery status notification to a message's sender (null sender).
+    case dsn
+    /// A notification about a notification that could not be delivered,
+    /// sent to the postmaster; if that fails too, it is dropped and logged.
+    case doubleBounce = "double-bounce"
 }
 
 public struct Recipient: Equatable, Sendable {

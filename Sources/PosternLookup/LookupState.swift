@@ -154,7 +154,7 @@ final class LookupState: @unchecked Sendable {
             return .accepted
         case .authStart where peer == .listener, .authStep where peer == .listener:
             return .rejected(SASLReplies.temporaryFailure)
-        case .checkRecipient(let address, let client) where peer == .listener:
+        case .checkRecipient(let address, let client) where peer == .listener || peer == .queue:
             let decision = engine.client(ip: client.address, hostname: client.hostname.isEmpty ? nil : client.hostname)
             switch engine.recipient(address, client: decision, authenticated: !client.authenticatedUser.isEmpty) {
             case .local(let user): return .recipientAccepted(localUser: user)

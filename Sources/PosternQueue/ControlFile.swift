@@ -134,6 +134,8 @@ public enum ControlFile {
         if !envelope.envelopeID.isEmpty { string("envid", envelope.envelopeID) }
         if let body = envelope.bodyType { line("body \(body.rawValue)") }
         if envelope.smtputf8 { line("smtputf8 yes") }
+        if envelope.warned { line("warned yes") }
+        if envelope.notice != .none { line("notice \(envelope.notice.rawValue)") }
         for r in envelope.recipients {
             let u = r.localUser, a = r.address, t = r.lastResult
             line("rcpt \(stateName(r.state)) \(u.utf8.count):\(u) \(a.utf8.count):\(a) \(t.utf8.count):\(t)")
@@ -200,6 +202,7 @@ public enum ControlFile {
         var arrival: Int64?, size: Int64?, attempts: Int64?, nextAttempt: Int64?
         var recipients = [Recipient]()
         var ret: DSNReturn?, envid: String?, body: MessageBodyType?, smtputf8: Bool?
+        var warned: Bool?, notice: MessageNotice?
         var previousKey = ""
 
         for index in 1..<(lines.count - 1) {
@@ -275,6 +278,16 @@ public enum ControlFile {
             case "envid":
                 try once(envid)
                 envid = try cursor.string(limit: 100, field: "envid", last: true)
+            case "warned":
+                try once(warned)
+                guard cursor.rest().elementsEqual("yes".utf8) else { throw .malformedLine(line: lineNo) }
+                warned = true
+            case "notice":
+                try once(notice)
+                guard let kind = MessageNotice(rawValue: String(decoding: cursor.rest(), as: UTF8.self)),
+                    kind != .none
+                else { throw .malformedLine(line: lineNo) }
+                notice = kind
             case "dsn":
                 // Belongs to the rcpt line right above it, which has none yet.
                 guard previousKey == "rcpt", var last = recipients.popLast() else { throw .malformedLine(line: lineNo) }
@@ -300,11 +313,14 @@ public enum ControlFile {
         guard let nextAttempt else { throw .missingKey("next-attempt") }
         if recipients.isEmpty { throw .noRecipients }
 
-        return Envelope(
+        var envelope = Envelope(
             queueID: id, sender: sender, recipients: recipients, arrival: arrival,
             clientAddress: client, clientHelo: helo, authUser: auth, size: size,
             attempts: Int32(truncatingIfNeeded: attempts), nextAttempt: nextAttempt, dsnReturn: ret,
             envelopeID: envid ?? "", bodyType: body, smtputf8: smtputf8 ?? false)
+        envelope.warned = warned ?? false
+        envelope.notice = notice ?? .none
+        return envelope
     }
 
     /// Reads the values of one line left to right; each reader requires the

@@ -25,6 +25,7 @@ public enum QueueRole {
         start.serveMaster(
             MasterHandlers(
                 attach: { role, fd in queue.attach(role, fd: fd) },
+                reload: { config in queue.state.async { queue.config = config } },
                 shutdown: { queue.drainAndExit(timeout: start.config.shutdownTimeout) }))
         queue.startTimer()
         try? start.master.send(.ready(.queue))

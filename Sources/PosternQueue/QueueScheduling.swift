@@ -2,12 +2,25 @@ import Glibc
 import PosternCore
 import PosternIPC
 
-/// Retry delays after the nth deferral: minutes at first, growing to about
-/// an hour, as Sendmail and Postfix do.
+/// A duration as a bounce states it: "5 days", "4 hours", "90 seconds".
+enum ConfigDuration {
+    static func spoken(_ seconds: Int) -> String {
+        for (unit, name) in [(86_400, "day"), (3_600, "hour"), (60, "minute")]
+        where seconds >= unit && seconds % unit == 0 {
+            let n = seconds / unit
+            return "\(n) \(name)\(n == 1 ? "" : "s")"
+        }
+        return "\(seconds) second\(seconds == 1 ? "" : "s")"
+    }
+}
+
+/// Retry delays after the nth deferral: `QueueRetryMinimum` (5 minutes),
+/// doubling up to `QueueRetryMaximum` (an hour), as Postfix's backoff does.
 enum RetrySchedule {
-    static func delay(afterAttempts attempts: Int32) -> Int64 {
-        let steps: [Int64] = [300, 600, 1200, 2400, 3600]
-        return steps[min(Int(max(attempts, 1)) - 1, steps.count - 1)]
+    static func delay(afterAttempts attempts: Int32, minimum: Int, maximum: Int) -> Int64 {
+        var delay = Int64(max(minimum, 1))
+        for _ in 1..<max(Int(attempts), 1) where delay < Int64(maximum) { delay *= 2 }
+        return min(delay, Int64(max(maximum, minimum)))
     }
 }
 
@@ -18,10 +31,35 @@ extension QueueService {
     func schedule() {
         guard !draining else { return }
         let now = Int64(time(nil))
-        for (id, envelope) in messages where inFlight[id] == nil && envelope.nextAttempt <= now {
+        for (id, envelope) in messages where inFlight[id] == nil && !notifying.contains(id) {
+            if now >= envelope.arrival + Int64(config.queueReturn) {
+                expire(envelope)
+                continue
+            }
+            if config.queueWarn > 0 && !envelope.warned && now >= envelope.arrival + Int64(config.queueWarn) {
+                warnDelayed(envelope)
+            }
+            guard envelope.nextAttempt <= now else { continue }
             if inFlight.count >= Self.maxInFlight { return }
             dispatch(envelope)
         }
+    }
+
+    /// QueueReturn has passed: every recipient still pending fails, with
+    /// the last reason it was deferred, and the sender is told.
+    private func expire(_ envelope: Envelope) {
+        var expired = envelope
+        let age = ConfigDuration.spoken(config.queueReturn)
+        for i in expired.recipients.indices where expired.recipients[i].state == .pending {
+            let last = expired.recipients[i].lastResult
+            expired.recipients[i].state = .failed
+            expired.recipients[i].lastResult =
+                "4.4.7 Message could not be delivered for \(age)" + (last.isEmpty ? "" : ": \(last)")
+            logger.info(
+                "to=<\(expired.recipients[i].address)>, status=expired (\(expired.recipients[i].lastResult))",
+                metadata: ["qid": "\(envelope.queueID)"])
+        }
+        finish(expired)
     }
 
     private func dispatch(_ envelope: Envelope) {
@@ -131,7 +169,11 @@ extension QueueService {
             envelope.nextAttempt = now + 1
         } else {
             envelope.attempts += 1
-            envelope.nextAttempt = now + RetrySchedule.delay(afterAttempts: envelope.attempts)
+            envelope.nextAttempt =
+                now
+                + RetrySchedule.delay(
+                    afterAttempts: envelope.attempts, minimum: config.queueRetryMinimum,
+                    maximum: config.queueRetryMaximum)
         }
         messages[id] = envelope
         do {
@@ -141,8 +183,28 @@ extension QueueService {
         }
     }
 
-    /// Every recipient has a final state: the message leaves the queue.
-    private func finish(_ envelope: Envelope) {
+    /// Every recipient has a final state: the sender is told of failures
+    /// (and of successes it asked about), then the message leaves the queue.
+    /// The notice is durable before the message is removed.
+    func finish(_ envelope: Envelope) {
+        let id = envelope.queueID
+        guard !notifying.contains(id) else { return }
+        notifying.insert(id)
+        messages[id] = envelope
+        sendFinalNotices(envelope) { [self] outcome in
+            notifying.remove(id)
+            switch outcome {
+            case .done(let reported):
+                remove(reported)
+            case .later(let reported):
+                // Kept, with what was reported so far; the next tick tries again.
+                messages[id] = reported
+                persist(reported, durable: true)
+            }
+        }
+    }
+
+    private func remove(_ envelope: Envelope) {
         messages[envelope.queueID] = nil
         spool.remove(envelope.queueID)
         logger.info("removed", metadata: ["qid": "\(envelope.queueID)"])

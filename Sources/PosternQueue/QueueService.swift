@@ -22,9 +22,13 @@ final class QueueService: @unchecked Sendable {
     var uploads: [QueueID: (fd: Int32, owner: ObjectIdentifier)] = [:]
     var messages: [QueueID: Envelope] = [:]
     var inFlight: [QueueID: InFlight] = [:]
+    /// Messages whose notices are being resolved and written.
+    var notifying: Set<QueueID> = []
     var pendingCommits: [(CommitRequest, Int32, UInt32, IPCChannel)] = []
     var commitRunning = false
     var draining = false
+    /// The configuration in effect (a reload replaces it).
+    var config: PosternConfig
 
     static let maxUploads = 1000
     static let maxInFlight = 200
@@ -33,6 +37,7 @@ final class QueueService: @unchecked Sendable {
         self.spool = spool
         self.logger = logger
         self.start = start
+        self.config = start.config
     }
 
     func recover() {

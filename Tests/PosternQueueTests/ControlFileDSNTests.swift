@@ -48,6 +48,39 @@ final class ControlFileDSNTests: XCTestCase {
         XCTAssertThrowsError(try ControlFile.decode(Array(lines.joined(separator: "\n").utf8)))
     }
 
+    /// The queue's own bookkeeping: a delay warning sent, and which
+    /// messages are notifications (so a failed one is never answered).
+    func testWarnedAndNoticeRoundTrip() throws {
+        for notice in [MessageNotice.dsn, .doubleBounce] {
+            var original = envelope()
+            original.warned = true
+            original.notice = notice
+            let bytes = try ControlFile.encode(original)
+            let text = String(decoding: bytes, as: UTF8.self)
+            XCTAssertTrue(text.contains("\nwarned yes\nnotice \(notice.rawValue)\n"), text)
+            XCTAssertEqual(try ControlFile.decode(bytes), original)
+        }
+        let plain = try ControlFile.encode(envelope())
+        XCTAssertFalse(String(decoding: plain, as: UTF8.self).contains("warned"))
+        XCTAssertEqual(try ControlFile.decode(plain).notice, MessageNotice.none)
+        for bad in ["warned no", "notice none", "notice bounce", "warned yes\nwarned yes"] {
+            let text = String(decoding: plain, as: UTF8.self).replacingOccurrences(
+                of: "\nrcpt ", with: "\n\(bad)\nrcpt ")
+            XCTAssertThrowsError(try ControlFile.decode(Array(text.utf8)), bad)
+        }
+    }
+
+    func testRetryDelaysDoubleFromTheMinimumToTheMaximum() {
+        XCTAssertEqual(
+            (1...7).map { RetrySchedule.delay(afterAttempts: $0, minimum: 300, maximum: 3600) },
+            [300, 600, 1200, 2400, 3600, 3600, 3600])
+        XCTAssertEqual(RetrySchedule.delay(afterAttempts: 0, minimum: 1, maximum: 2), 1)
+        XCTAssertEqual(RetrySchedule.delay(afterAttempts: 1000, minimum: 1, maximum: 2), 2)
+        XCTAssertEqual(ConfigDuration.spoken(5 * 86_400), "5 days")
+        XCTAssertEqual(ConfigDuration.spoken(3_600), "1 hour")
+        XCTAssertEqual(ConfigDuration.spoken(90), "90 seconds")
+    }
+
     func testBadNotifyWordsAreRefused() {
         XCTAssertNil(DSNNotify(word: "never,success"))
         XCTAssertNil(DSNNotify(word: "sometimes"))
