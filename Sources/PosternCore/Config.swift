@@ -74,6 +74,10 @@ public struct PosternConfig: Equatable, Sendable {
     /// maximal backoff); the delay doubles in between.
     public var queueRetryMinimum: Int
     public var queueRetryMaximum: Int
+    /// The group whose members (and root) may control the queue: list it
+    /// under `restrictmailq`, flush it under `restrictqrun`, hold, release
+    /// and delete messages.
+    public var queueAdminGroup: String
 
     public enum Defaults {
         public static let listen = [ListenAddress(host: "127.0.0.1", port: 25, isIPv6: false)]
@@ -147,6 +151,7 @@ public struct PosternConfig: Equatable, Sendable {
         self.queueWarn = Defaults.queueWarn
         self.queueRetryMinimum = Defaults.queueRetryMinimum
         self.queueRetryMaximum = Defaults.queueRetryMaximum
+        self.queueAdminGroup = "root"
     }
 
     /// What the socket at `address` speaks.
@@ -221,6 +226,7 @@ public struct PosternConfig: Equatable, Sendable {
             case .queueWarn: add(option, ConfigValue.renderDuration(queueWarn))
             case .queueRetryMinimum: add(option, ConfigValue.renderDuration(queueRetryMinimum))
             case .queueRetryMaximum: add(option, ConfigValue.renderDuration(queueRetryMaximum))
+            case .queueAdminGroup: add(option, queueAdminGroup)
             case .tlsCertificateFile: add(option, security.tlsCertificateFile ?? ConfigOption.noneKeyword)
             case .tlsKeyFile: add(option, security.tlsKeyFile ?? ConfigOption.noneKeyword)
             case .tlsCAFile: add(option, security.tlsCAFile ?? ConfigOption.noneKeyword)
@@ -285,6 +291,7 @@ enum ConfigOption: String, CaseIterable, Sendable {
     case queueWarn = "Timeout.queuewarn"
     case queueRetryMinimum = "QueueRetryMinimum"
     case queueRetryMaximum = "QueueRetryMaximum"
+    case queueAdminGroup = "QueueAdminGroup"
     case tlsCertificateFile = "TLSCertificateFile"
     case tlsKeyFile = "TLSKeyFile"
     case tlsCAFile = "TLSCAFile"

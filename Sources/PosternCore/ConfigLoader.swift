@@ -262,6 +262,11 @@ struct ConfigParser {
                 config.queueRetryMinimum = try ConfigValue.duration(value, in: 1...86_400)
             case .queueRetryMaximum:
                 config.queueRetryMaximum = try ConfigValue.duration(value, in: 1...86_400)
+            case .queueAdminGroup:
+                config.queueAdminGroup = try ConfigValue.groupName(value)
+                if checkFileSystem, let problem = ConfigSystem.groupProblem(config.queueAdminGroup) {
+                    throw ConfigValueError(problem)
+                }
             case .tlsCertificateFile, .tlsKeyFile, .tlsCAFile, .senderLoginMap:
                 let path: String? =
                     ConfigText.asciiLowercased(value) == ConfigOption.noneKeyword

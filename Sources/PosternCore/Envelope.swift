@@ -30,6 +30,9 @@ public struct Envelope: Equatable, Sendable {
     /// status notification. A failed notification is never answered by
     /// another one to the same place (no bounce loops).
     public var notice: MessageNotice = .none
+    /// Put on hold by an administrator: not delivered, not expired, until
+    /// released.
+    public var held: Bool = false
 
     public init(
         queueID: QueueID, sender: String, recipients: [Recipient], arrival: Int64,

@@ -166,6 +166,9 @@ extension Master {
         shuttingDown = true
         for (_, fd) in listenFDs { close(fd) }
         listenFDs.removeAll()
+        for (_, fd) in controlFDs { close(fd) }
+        controlFDs.removeAll()
+        ControlSockets.unlinkAll(runDirectory: config.runDirectory)
         for record in children.values {
             if case .waiting = record.state { record.state = .stopped }
         }

@@ -22,6 +22,9 @@ public final class Master {
     var logMode = "stderr"
     var logFD: Int32 = 2
     var listenFDs: [(ListenAddress, Int32)] = []
+    /// The queue's control sockets (`ControlSockets`), handed to every
+    /// queue process the master starts.
+    var controlFDs: [(String, Int32)] = []
     var children: [Role: ChildRecord] = [:]
     var signalFD: Int32 = -1
     var shutdownPhases: [[Role]] = []
@@ -63,6 +66,12 @@ public final class Master {
                 logger.critical("\(error)")
                 return 1
             }
+        }
+        do {
+            controlFDs = try ControlSockets.bind(runDirectory: config.runDirectory, adminGroup: config.queueAdminGroup)
+        } catch {
+            logger.critical("cannot make the queue's control sockets: \(error)")
+            return 1
         }
         writePidFile()
         logger.info("starting, listen=\(config.listen.map(\.description).joined(separator: " "))")
@@ -147,6 +156,9 @@ public final class Master {
             for (address, fd) in listenFDs { send(.listenSocket(address: address.description), to: record, fds: [fd]) }
         }
         if role == .lookup { sendUserDatabase(to: record) }
+        if role == .queue {
+            for (address, fd) in controlFDs { send(.listenSocket(address: address), to: record, fds: [fd]) }
+        }
         for edge in Edge.allCases where edge.touches(role) {
             guard let peerRole = edge.peer(of: role), let peer = children[peerRole] else { continue }
             guard peer.isRunning else { continue }  // the peer gets a fresh pair when it starts

@@ -135,6 +135,7 @@ public enum ControlFile {
         if let body = envelope.bodyType { line("body \(body.rawValue)") }
         if envelope.smtputf8 { line("smtputf8 yes") }
         if envelope.warned { line("warned yes") }
+        if envelope.held { line("held yes") }
         if envelope.notice != .none { line("notice \(envelope.notice.rawValue)") }
         for r in envelope.recipients {
             let u = r.localUser, a = r.address, t = r.lastResult
@@ -202,7 +203,7 @@ public enum ControlFile {
         var arrival: Int64?, size: Int64?, attempts: Int64?, nextAttempt: Int64?
         var recipients = [Recipient]()
         var ret: DSNReturn?, envid: String?, body: MessageBodyType?, smtputf8: Bool?
-        var warned: Bool?, notice: MessageNotice?
+        var warned: Bool?, notice: MessageNotice?, held: Bool?
         var previousKey = ""
 
         for index in 1..<(lines.count - 1) {
@@ -282,6 +283,10 @@ public enum ControlFile {
                 try once(warned)
                 guard cursor.rest().elementsEqual("yes".utf8) else { throw .malformedLine(line: lineNo) }
                 warned = true
+            case "held":
+                try once(held)
+                guard cursor.rest().elementsEqual("yes".utf8) else { throw .malformedLine(line: lineNo) }
+                held = true
             case "notice":
                 try once(notice)
                 guard let kind = MessageNotice(rawValue: String(decoding: cursor.rest(), as: UTF8.self)),
@@ -320,6 +325,7 @@ public enum ControlFile {
             envelopeID: envid ?? "", bodyType: body, smtputf8: smtputf8 ?? false)
         envelope.warned = warned ?? false
         envelope.notice = notice ?? .none
+        envelope.held = held ?? false
         return envelope
     }
 

@@ -26,7 +26,17 @@ public enum QueueRole {
             MasterHandlers(
                 attach: { role, fd in queue.attach(role, fd: fd) },
                 reload: { config in queue.state.async { queue.config = config } },
-                shutdown: { queue.drainAndExit(timeout: start.config.shutdownTimeout) }))
+                shutdown: { queue.drainAndExit(timeout: start.config.shutdownTimeout) },
+                other: { frame in
+                    // The control sockets the master made (ControlSockets).
+                    guard case .listenSocket(let address) = frame.message, let fd = frame.descriptors.first,
+                        address == "control-admin" || address == "control-public"
+                    else {
+                        frame.descriptors.forEach { _ = close($0) }
+                        return
+                    }
+                    queue.serveControl(fd: fd, access: address == "control-admin" ? .admin : .everyone)
+                }))
         queue.startTimer()
         try? start.master.send(.ready(.queue))
         while true { pause() }

@@ -31,7 +31,7 @@ extension QueueService {
     func schedule() {
         guard !draining else { return }
         let now = Int64(time(nil))
-        for (id, envelope) in messages where inFlight[id] == nil && !notifying.contains(id) {
+        for (id, envelope) in messages where inFlight[id] == nil && !notifying.contains(id) && !envelope.held {
             if now >= envelope.arrival + Int64(config.queueReturn) {
                 expire(envelope)
                 continue

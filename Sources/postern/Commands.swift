@@ -8,7 +8,7 @@ struct PosternCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "postern",
         abstract: "A privilege-separated mail transfer agent.",
-        subcommands: [Daemon.self, Check.self])
+        subcommands: [Daemon.self, Check.self, Queue.self, Mailq.self])
 }
 
 struct ConfigOption: ParsableArguments {

@@ -94,7 +94,7 @@ def test_manifest_is_the_design_table():
         "/var/mailjail/var": ("dir", "mail", "mail", 0o700),
         "/var/mailjail/var/spool": ("dir", "mail", "mail", 0o700),
         "/var/mailjail/var/spool/mail": ("dir", "mail", "mail", 0o700),
-        "/run/postern": ("dir", "root", "postern", 0o750),
+        "/run/postern": ("dir", "root", "postern", 0o755),
         "/var/mail": ("dir", "root", "mail", 0o2775),
         "/var/log/postern": ("dir", "root", "root", 0o750),
     }
