@@ -240,3 +240,38 @@ def test_kill_9_of_the_queue_while_1000_messages_flow_loses_none(postern_bin):
         duplicates = sum(n - 1 for n in final.values())
         print(f"{len(accepted)} accepted, {kills} kills of the queue, {duplicates} duplicate deliveries")
         assert duplicates <= kills * 200, f"{duplicates} duplicates for {kills} kills"
+
+
+def test_torn_spool_files_are_logged_and_removed_and_the_rest_is_delivered(postern_bin):
+    """A control file cut short (no end marker), a data file whose control
+    file never came, a control file whose data is gone, and a good message:
+    the queue logs and removes the three, never crashes, and delivers the
+    good one."""
+    with fresh_daemon(postern_bin) as d:
+        d.kill_all()
+        msg_dir = d.jail.spool / "msg"
+        msg_dir.mkdir(exist_ok=True)
+        shutil.chown(msg_dir, "postern-queue", "postern-queue")
+        user = pwd.getpwnam("postern-queue")
+        now = int(time.time())
+        torn, orphan_data, orphan_control, good = "T0RN00000001", "DATA00000002", "CTR000000003", "G00D00000004"
+        for qid in (torn, orphan_data, orphan_control, good):
+            write_spool_message(msg_dir, qid, now, user.pw_uid, user.pw_gid)
+        cut = msg_dir / f"{torn}.c"
+        cut.write_bytes(cut.read_bytes()[:-12])
+        (msg_dir / f"{orphan_data}.c").unlink()
+        (msg_dir / f"{orphan_control}.d").unlink()
+        # The good one goes to a local user, at once.
+        control = msg_dir / f"{good}.c"
+        control.write_bytes(control.read_bytes().replace(b"rcpt pending 0: 19:someone@remote.test 0:",
+                                                          b"rcpt pending 8:pt-alice 21:pt-alice@example.test 0:")
+                            .replace(f"next-attempt {now + 86400}".encode(), b"next-attempt 0"))
+        d.start()
+        wait_until(lambda: "spool recovered, messages=1" in d.log(), 30, what="the recovery")
+        log = d.log()
+        assert f"queue id={torn}:" in log and f"queue id={orphan_data}: removed data file without control file" in log
+        assert f"queue id={orphan_control}: removed control file without data file" in log
+        d.wait_for_mbox("pt-alice", lambda t: f"Subject: bulk {good}" in t, timeout=15)
+        left = sorted(os.listdir(msg_dir))
+        assert not [n for n in left if n[:12] in (torn, orphan_data, orphan_control)], left
+        assert "queue died" not in log
