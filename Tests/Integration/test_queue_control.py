@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import os
 import pathlib
-import pwd
 import re
-import shutil
 import smtplib
 import subprocess
 import time
@@ -24,6 +22,7 @@ import pytest
 
 from daemon import make_message, unique_token, wait_until
 from smtp_client import fresh_daemon
+from spool_support import prepare_msg_dir, write_spool_message
 
 RELAY_CLIENT = "127.0.0.9"
 
@@ -134,39 +133,19 @@ def test_without_restrictmailq_everyone_may_list_but_not_delete(postern_bin):
         assert r.returncode == 1 and "queue administrators only" in r.stderr
 
 
-def write_spool_message(msg_dir: pathlib.Path, qid: str, now: int, uid: int, gid: int) -> None:
-    data = (f"Received: from client.test ([127.0.0.9])\r\n\tby mail.example.test (Postern) with ESMTP id {qid};\r\n"
-            f"\tMon, 23 Nov 2026 12:00:00 +0000\r\nSubject: bulk {qid}\r\n\r\nbody\r\n").encode()
-    def field(value: str) -> str:
-        return f"{len(value.encode())}:{value}"
-
-    control = (f"postern-control 1\nid {qid}\nsender {field('pt-bob@example.test')}\narrival {now}\n"
-               f"client {field('127.0.0.9')}\nhelo {field('client.test')}\nauth 0:\nsize {len(data)}\n"
-               f"attempts 1\nnext-attempt {now + 86400}\nrcpt pending 0: {field('someone@remote.test')} 0:\n"
-               f"end\n").encode()
-    for name, content in ((f"{qid}.d", data), (f"{qid}.c", control)):
-        path = msg_dir / name
-        path.write_bytes(content)
-        os.chown(path, uid, gid)
-        path.chmod(0o600)
-
-
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 def test_ten_thousand_queued_messages_list_fast_and_survive_kill_9(postern_bin):
     with fresh_daemon(postern_bin) as d:
         d.kill_all()
-        msg_dir = d.jail.spool / "msg"
-        msg_dir.mkdir(exist_ok=True)
-        queue_user = pwd.getpwnam("postern-queue")
-        shutil.chown(msg_dir, "postern-queue", "postern-queue")
+        msg_dir = prepare_msg_dir(d.jail.spool)
         now = int(time.time())
         ids = set()
         for n in range(10_000):
             qid = "".join(ALPHABET[(n >> (5 * k)) & 31] for k in range(12))
             ids.add(qid)
-            write_spool_message(msg_dir, qid, now, queue_user.pw_uid, queue_user.pw_gid)
+            write_spool_message(msg_dir, qid, now)
         d.start()
         wait_until(lambda: "spool recovered, messages=10000" in d.log(), 60, what="the spool recovery")
         started = time.monotonic()
@@ -249,23 +228,17 @@ def test_torn_spool_files_are_logged_and_removed_and_the_rest_is_delivered(poste
     good one."""
     with fresh_daemon(postern_bin) as d:
         d.kill_all()
-        msg_dir = d.jail.spool / "msg"
-        msg_dir.mkdir(exist_ok=True)
-        shutil.chown(msg_dir, "postern-queue", "postern-queue")
-        user = pwd.getpwnam("postern-queue")
+        msg_dir = prepare_msg_dir(d.jail.spool)
         now = int(time.time())
         torn, orphan_data, orphan_control, good = "T0RN00000001", "DATA00000002", "CTR000000003", "G00D00000004"
-        for qid in (torn, orphan_data, orphan_control, good):
-            write_spool_message(msg_dir, qid, now, user.pw_uid, user.pw_gid)
+        for qid in (torn, orphan_data, orphan_control):
+            write_spool_message(msg_dir, qid, now)
+        # The good one goes to a local user, at once.
+        write_spool_message(msg_dir, good, now, recipient=("pt-alice", "pt-alice@example.test"), next_attempt=0)
         cut = msg_dir / f"{torn}.c"
         cut.write_bytes(cut.read_bytes()[:-12])
         (msg_dir / f"{orphan_data}.c").unlink()
         (msg_dir / f"{orphan_control}.d").unlink()
-        # The good one goes to a local user, at once.
-        control = msg_dir / f"{good}.c"
-        control.write_bytes(control.read_bytes().replace(b"rcpt pending 0: 19:someone@remote.test 0:",
-                                                          b"rcpt pending 8:pt-alice 21:pt-alice@example.test 0:")
-                            .replace(f"next-attempt {now + 86400}".encode(), b"next-attempt 0"))
         d.start()
         wait_until(lambda: "spool recovered, messages=1" in d.log(), 30, what="the recovery")
         log = d.log()

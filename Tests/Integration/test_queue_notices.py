@@ -160,3 +160,25 @@ def test_a_notice_that_cannot_be_delivered_goes_to_the_postmaster_once(notices):
                                r"to=<postmaster>", log)
     for qid in to_postmaster:
         assert f"about {qid}" not in log, f"a notice about the postmaster copy {qid}"
+
+
+def test_a_permanent_failure_bounces_at_once_naming_recipient_and_reason(postern_bin):
+    """The user was deleted while the message waited in the queue (the
+    lookup accepted it; local delivery finds no such user): 5.1.1, and the
+    sender gets the bounce at once, not after Timeout.queuereturn."""
+    from spool_support import prepare_msg_dir, write_spool_message
+
+    with fresh_daemon(postern_bin) as d:
+        d.kill_all()
+        qid = "G0NE00000001"
+        write_spool_message(prepare_msg_dir(d.jail.spool), qid, int(time.time()), sender="pt-alice@example.test",
+                            recipient=("pt-deleted", "pt-deleted@example.test"), next_attempt=0)
+        d.start()
+        bounces = []
+        wait_until(lambda: bounces.extend(reports_about(d, "pt-alice", qid, "Undelivered")) or bounces, 20,
+                   what="the bounce of the permanent failure")
+        status = delivery_status(bounces[0])
+        assert status[-1]["final-recipient"].lower() == "rfc822; pt-deleted@example.test"
+        assert status[-1]["status"] == "5.1.1" and status[-1]["action"] == "failed"
+        assert "user unknown" in bounces[0].as_string()
+        assert f"{qid}: to=<pt-deleted@example.test>, relay=local, status=bounced (5.1.1 user unknown)" in d.log()
