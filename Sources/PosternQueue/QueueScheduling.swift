@@ -71,8 +71,13 @@ extension QueueService {
         let local = pending.filter { !$0.element.isRemote }
         let remote = pending.filter { $0.element.isRemote }
         var parts: [(Role, [(offset: Int, element: Recipient)])] = []
-        if !local.isEmpty, peers.channel(.local) != nil { parts.append((.local, local)) }
-        if !remote.isEmpty, peers.channel(.relay) != nil { parts.append((.relay, remote)) }
+        // Per transport: a slow relay fills its share, never local's.
+        if !local.isEmpty, peers.channel(.local) != nil, transportLoad[.local, default: 0] < Self.maxPerTransport {
+            parts.append((.local, local))
+        }
+        if !remote.isEmpty, peers.channel(.relay) != nil, transportLoad[.relay, default: 0] < Self.maxPerTransport {
+            parts.append((.relay, remote))
+        }
         guard !parts.isEmpty else { return }  // no delivery process yet: the next tick
         let fd: Int32
         do {
@@ -91,6 +96,7 @@ extension QueueService {
         inFlight[envelope.queueID] = flight
         for (role, recipients) in parts {
             guard let channel = peers.channel(role) else { continue }
+            transportLoad[role, default: 0] += 1
             let job = DeliveryJob(
                 queueID: envelope.queueID, sender: envelope.sender, arrival: envelope.arrival,
                 recipients: recipients.map {
@@ -106,6 +112,7 @@ extension QueueService {
     /// One delivery process answered (or went away): record its outcomes;
     /// when every part is in, settle the message.
     private func partDone(_ id: QueueID, role: Role, job: DeliveryJob, _ result: Result<Frame, IPCError>) {
+        transportLoad[role] = max(0, transportLoad[role, default: 0] - 1)
         guard var flight = inFlight[id] else { return }
         let outcomes: [RecipientOutcome]
         switch result {

@@ -32,6 +32,10 @@ final class QueueService: @unchecked Sendable {
 
     static let maxUploads = 1000
     static let maxInFlight = 200
+    /// Deliveries one transport (local, relay) may have under way.
+    static let maxPerTransport = 150
+    /// Deliveries under way per transport.
+    var transportLoad: [Role: Int] = [:]
 
     init(spool: Spool, logger: Logger, start: ChildStart) {
         self.spool = spool
