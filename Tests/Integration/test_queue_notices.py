@@ -182,3 +182,31 @@ def test_a_permanent_failure_bounces_at_once_naming_recipient_and_reason(postern
         assert status[-1]["status"] == "5.1.1" and status[-1]["action"] == "failed"
         assert "user unknown" in bounces[0].as_string()
         assert f"{qid}: to=<pt-deleted@example.test>, relay=local, status=bounced (5.1.1 user unknown)" in d.log()
+
+
+def test_a_temporary_local_failure_is_retried_and_delivered_once_it_clears(notices):
+    """pt-alice's mailbox is replaced by a symlink: local delivery refuses
+    it (4.2.0 unsafe mailbox) and the message is deferred; once the
+    administrator removes the symlink, the next retry delivers it, once."""
+    import os
+
+    d = notices
+    mbox = d.mbox_path("pt-alice")
+    if mbox.exists() or mbox.is_symlink():
+        mbox.unlink()
+    decoy = d.jail.prefix / "decoy"
+    decoy.write_text("")
+    os.symlink(decoy, mbox)
+    token = unique_token("retry-local")
+    offset = len(d.log())
+    try:
+        send(d, BOB, ["pt-alice@example.test"], token)
+        wait_until(lambda: "to=<pt-alice@example.test>, relay=local, status=deferred (4.2.0 unsafe mailbox"
+                   in d.log_since(offset), 10, what="the deferral")
+    finally:
+        mbox.unlink()
+    text = d.wait_for_mbox("pt-alice", lambda t: token in t, timeout=15)
+    time.sleep(2.5)
+    assert d.mbox("pt-alice").count(f"token={token}") == 1
+    assert decoy.read_text() == "", "something was written through the symlink"
+    assert not reports_about(d, "pt-bob", token, "Undelivered")
