@@ -12,7 +12,8 @@ OPTIONS = [
     "LocalWorkerLimit", "LocalWorkerIdleTimeout", "ShutdownTimeout", "MailGroup", "MaxHopCount",
     "MaxConnections", "MaxConnectionsPerClient", "MaxConnectionRatePerClient", "MaxErrorsPerSession",
     "Timeout.command", "Timeout.datablock", "BareLineEndings", "DnsBlocklists", "DnsResolvers",
-    "Timeout.queuereturn", "Timeout.queuewarn", "QueueRetryMinimum", "QueueRetryMaximum", "TLSCertificateFile", "TLSKeyFile", "TLSCAFile", "TLSCipherList", "TLSCipherSuites", "TLSMinVersion",
+    "Timeout.queuereturn", "Timeout.queuewarn", "QueueRetryMinimum", "QueueRetryMaximum", "QueueAdminGroup",
+    "TLSCertificateFile", "TLSKeyFile", "TLSCAFile", "TLSCipherList", "TLSCipherSuites", "TLSMinVersion",
     "TLSRequestClientCertificate", "AuthMechanisms", "AuthAllowCleartext", "AuthMaxFailures", "SaslPasswordCheck",
     "SaslDbFile", "SaslauthdSocket", "SenderLoginMap",
 ]
