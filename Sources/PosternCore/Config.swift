@@ -78,6 +78,9 @@ public struct PosternConfig: Equatable, Sendable {
     /// under `restrictmailq`, flush it under `restrictqrun`, hold, release
     /// and delete messages.
     public var queueAdminGroup: String
+    /// Postfix's home_mailbox: deliver into this Maildir under each user's
+    /// home ("Maildir/"); empty: the mbox in MailDirectory.
+    public var homeMailbox: String
 
     public enum Defaults {
         public static let listen = [ListenAddress(host: "127.0.0.1", port: 25, isIPv6: false)]
@@ -152,6 +155,7 @@ public struct PosternConfig: Equatable, Sendable {
         self.queueRetryMinimum = Defaults.queueRetryMinimum
         self.queueRetryMaximum = Defaults.queueRetryMaximum
         self.queueAdminGroup = "root"
+        self.homeMailbox = ""
     }
 
     /// What the socket at `address` speaks.
@@ -227,6 +231,7 @@ public struct PosternConfig: Equatable, Sendable {
             case .queueRetryMinimum: add(option, ConfigValue.renderDuration(queueRetryMinimum))
             case .queueRetryMaximum: add(option, ConfigValue.renderDuration(queueRetryMaximum))
             case .queueAdminGroup: add(option, queueAdminGroup)
+            case .homeMailbox: add(option, homeMailbox.isEmpty ? ConfigOption.noneKeyword : homeMailbox)
             case .tlsCertificateFile: add(option, security.tlsCertificateFile ?? ConfigOption.noneKeyword)
             case .tlsKeyFile: add(option, security.tlsKeyFile ?? ConfigOption.noneKeyword)
             case .tlsCAFile: add(option, security.tlsCAFile ?? ConfigOption.noneKeyword)
@@ -292,6 +297,7 @@ enum ConfigOption: String, CaseIterable, Sendable {
     case queueRetryMinimum = "QueueRetryMinimum"
     case queueRetryMaximum = "QueueRetryMaximum"
     case queueAdminGroup = "QueueAdminGroup"
+    case homeMailbox = "HomeMailbox"
     case tlsCertificateFile = "TLSCertificateFile"
     case tlsKeyFile = "TLSKeyFile"
     case tlsCAFile = "TLSCAFile"

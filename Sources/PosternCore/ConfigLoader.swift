@@ -262,6 +262,22 @@ struct ConfigParser {
                 config.queueRetryMinimum = try ConfigValue.duration(value, in: 1...86_400)
             case .queueRetryMaximum:
                 config.queueRetryMaximum = try ConfigValue.duration(value, in: 1...86_400)
+            case .homeMailbox:
+                if ConfigText.asciiLowercased(value) == ConfigOption.noneKeyword {
+                    config.homeMailbox = ""
+                    return
+                }
+                // A Maildir below the home: relative, no "..", ending in "/".
+                let parts = value.split(separator: "/", omittingEmptySubsequences: false)
+                guard value.hasSuffix("/"), !value.hasPrefix("/"),
+                    !parts.dropLast().contains(where: {
+                        $0.isEmpty || $0 == "." || $0 == ".." || $0.utf8.contains { $0 < 0x21 || $0 > 0x7E }
+                    })
+                else {
+                    throw ConfigValueError(
+                        "\(ConfigText.quoted(value)) is not a Maildir below the home (like Maildir/; mbox: none)")
+                }
+                config.homeMailbox = value
             case .queueAdminGroup:
                 config.queueAdminGroup = try ConfigValue.groupName(value)
                 if checkFileSystem, let problem = ConfigSystem.groupProblem(config.queueAdminGroup) {

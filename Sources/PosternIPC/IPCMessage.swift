@@ -70,14 +70,21 @@ public struct WorkerIdentity: Equatable, Sendable {
     public var groups: [UInt32]
     public var home: String
     public var mailDirectory: String
+    /// `HomeMailbox`: a Maildir under the home ("Maildir/"), or "" for the
+    /// mbox in `mailDirectory`.
+    public var homeMailbox: String
 
-    public init(user: String, uid: UInt32, gid: UInt32, groups: [UInt32], home: String, mailDirectory: String) {
+    public init(
+        user: String, uid: UInt32, gid: UInt32, groups: [UInt32], home: String, mailDirectory: String,
+        homeMailbox: String = ""
+    ) {
         self.user = user
         self.uid = uid
         self.gid = gid
         self.groups = groups
         self.home = home
         self.mailDirectory = mailDirectory
+        self.homeMailbox = homeMailbox
     }
 }
 

@@ -105,6 +105,7 @@ extension IPCMessage {
             for g in identity.groups { w.u32(g) }
             w.string(identity.home)
             w.string(identity.mailDirectory)
+            w.string(identity.homeMailbox)
         }
     }
 
@@ -275,9 +276,11 @@ extension IPCMessage {
             for _ in 0..<n { groups.append(try r.u32()) }
             let home = try r.field("home")
             let mailDirectory = try r.field("maildir")
+            let homeMailbox = try r.field("home mailbox", limit: 255)
             message = .assignWorker(
                 WorkerIdentity(
-                    user: user, uid: uid, gid: gid, groups: groups, home: home, mailDirectory: mailDirectory))
+                    user: user, uid: uid, gid: gid, groups: groups, home: home, mailDirectory: mailDirectory,
+                    homeMailbox: homeMailbox))
         }
         try r.expectEnd()
         return message

@@ -60,6 +60,9 @@ public enum LocalWorkerRole {
                     // Never write for another user, whatever local asks.
                     return RecipientOutcome(index: recipient.index, status: .deferred, text: "4.3.0 wrong worker")
                 }
+                if !identity.homeMailbox.isEmpty {
+                    return deliverToMaildir(job, recipient, fd: fd, identity: identity, logger: logger)
+                }
                 return deliver(job, recipient, fd: fd, mailbox: mailbox, uid: identity.uid, logger: logger)
             }
             close(fd)
@@ -68,6 +71,26 @@ public enum LocalWorkerRole {
             } catch {
                 exit(1)
             }
+        }
+    }
+
+    /// `HomeMailbox`: the Maildir under the recipient's home.
+    private static func deliverToMaildir(
+        _ job: DeliveryJob, _ recipient: DeliveryRecipient, fd: Int32, identity: WorkerIdentity, logger: Logger
+    ) -> RecipientOutcome {
+        let headers = ["Return-Path: <\(job.sender)>", "Delivered-To: \(recipient.address)"]
+        let place = identity.home + "/" + identity.homeMailbox
+        do {
+            let n = try MaildirDelivery.deliver(
+                home: identity.home, maildir: identity.homeMailbox, messageFD: fd,
+                expectedOwner: uid_t(identity.uid), extraHeaders: headers)
+            return RecipientOutcome(
+                index: recipient.index, status: .delivered, text: "delivered to maildir, \(n) bytes")
+        } catch .unsafeMailbox(let reason) {
+            logger.error("refusing maildir \(place): \(reason)", metadata: ["qid": "\(job.queueID)"])
+            return RecipientOutcome(index: recipient.index, status: .deferred, text: "4.2.0 unsafe maildir: \(reason)")
+        } catch {
+            return RecipientOutcome(index: recipient.index, status: .deferred, text: "4.2.0 maildir: \(error)")
         }
     }
 

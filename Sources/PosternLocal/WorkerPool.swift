@@ -37,6 +37,7 @@ final class WorkerPool: @unchecked Sendable {
     private var limit: Int
     private var idleTimeout: Double
     private var mailDirectory: String
+    private var homeMailbox: String
     private let mailGroup: gid_t
     private let logMode: String
     private let logger: Logger
@@ -45,6 +46,7 @@ final class WorkerPool: @unchecked Sendable {
         self.limit = config.localWorkerLimit
         self.idleTimeout = Double(config.localWorkerIdleTimeout)
         self.mailDirectory = config.mailDirectory
+        self.homeMailbox = config.homeMailbox
         self.mailGroup = mailGroup
         self.logMode = logMode
         self.logger = logger
@@ -55,6 +57,7 @@ final class WorkerPool: @unchecked Sendable {
             limit = config.localWorkerLimit
             idleTimeout = Double(config.localWorkerIdleTimeout)
             mailDirectory = config.mailDirectory
+            homeMailbox = config.homeMailbox
         }
     }
 
@@ -151,10 +154,10 @@ final class WorkerPool: @unchecked Sendable {
             return .failure(WorkerSpawnFailure((.failed, "5.1.1 user unknown")))
         }
         let groups = Array(Set(account.supplementaryGroups() + [mailGroup])).map { UInt32($0) }.sorted()
-        let directory = lock.withLock { mailDirectory }
+        let (directory, maildir) = lock.withLock { (mailDirectory, homeMailbox) }
         let identity = WorkerIdentity(
             user: user, uid: account.uid, gid: account.gid, groups: groups, home: account.home,
-            mailDirectory: directory)
+            mailDirectory: directory, homeMailbox: maildir)
         do {
             let (mine, theirs) = try ChildSpawn.socketPair()
             let devNull = open("/dev/null", O_WRONLY | O_CLOEXEC)

@@ -13,6 +13,7 @@ OPTIONS = [
     "MaxConnections", "MaxConnectionsPerClient", "MaxConnectionRatePerClient", "MaxErrorsPerSession",
     "Timeout.command", "Timeout.datablock", "BareLineEndings", "DnsBlocklists", "DnsResolvers",
     "Timeout.queuereturn", "Timeout.queuewarn", "QueueRetryMinimum", "QueueRetryMaximum", "QueueAdminGroup",
+    "HomeMailbox",
     "TLSCertificateFile", "TLSKeyFile", "TLSCAFile", "TLSCipherList", "TLSCipherSuites", "TLSMinVersion",
     "TLSRequestClientCertificate", "AuthMechanisms", "AuthAllowCleartext", "AuthMaxFailures", "SaslPasswordCheck",
     "SaslDbFile", "SaslauthdSocket", "SenderLoginMap",

@@ -29,6 +29,15 @@ final class ConfigQueueTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(parsedConfig(config.render())), config)
     }
 
+    func testHomeMailboxIsAMaildirBelowTheHome() throws {
+        XCTAssertEqual(try XCTUnwrap(parsedConfig("")).homeMailbox, "")
+        XCTAssertEqual(try XCTUnwrap(parsedConfig("HomeMailbox = Mail/inbox/")).homeMailbox, "Mail/inbox/")
+        XCTAssertEqual(try XCTUnwrap(parsedConfig("HomeMailbox = none")).homeMailbox, "")
+        for bad in ["/var/mail/x/", "Maildir", "../Maildir/", "Mail//x/", "a/./b/"] {
+            XCTAssertEqual(configErrors("HomeMailbox = \(bad)").count, 1, bad)
+        }
+    }
+
     func testMistakes() {
         XCTAssertEqual(
             configErrors("QueueRetryMinimum = 2h\nQueueRetryMaximum = 1h"),

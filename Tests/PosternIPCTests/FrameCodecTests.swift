@@ -73,7 +73,7 @@ final class FrameCodecTests: XCTestCase {
             .assignWorker(
                 WorkerIdentity(
                     user: "alice", uid: 1000, gid: 1000, groups: [8, 1000], home: "/home/alice",
-                    mailDirectory: "/var/mail")),
+                    mailDirectory: "/var/mail", homeMailbox: "Maildir/")),
         ]
     }
 

@@ -83,7 +83,7 @@ func checkFields(_ message: IPCMessage) {
         for outcome in outcomes { field(outcome.text) }
     case .assignWorker(let identity):
         check(identity.groups.count <= IPCLimits.maxGroups, "too many groups")
-        [identity.user, identity.home, identity.mailDirectory].forEach(field)
+        [identity.user, identity.home, identity.mailDirectory, identity.homeMailbox].forEach(field)
     case .mechanisms(let names):
         check(names.count <= IPCLimits.maxMechanisms, "too many mechanisms")
         for name in names { check(SASLMechanismName.isValid(name), "mechanism name \(escaped(name))") }
