@@ -317,7 +317,7 @@ struct ConfigParser {
                     String($0).uppercased()
                 }
                 guard !names.isEmpty else { throw ConfigValueError("no mechanism named") }
-                for name in names where !ConfigValue.isSASLMechanismName(name) {
+                for name in names where !SASLMechanismName.isValid(name) {
                     throw ConfigValueError("\(ConfigText.quoted(name)) is not a SASL mechanism name")
                 }
                 config.security.authMechanisms = names

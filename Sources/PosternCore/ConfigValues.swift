@@ -166,13 +166,6 @@ enum ConfigValue {
         }
     }
 
-    /// RFC 4422 §3.1: 1 to 20 of A-Z, 0-9, "-", "_".
-    static func isSASLMechanismName(_ name: String) -> Bool {
-        let bytes = Array(name.utf8)
-        return (1...20).contains(bytes.count)
-            && bytes.allSatisfy { ConfigText.isDigit($0) || ($0 >= 0x41 && $0 <= 0x5A) || $0 == 0x2D || $0 == 0x5F }
-    }
-
     static func integer(_ text: String, in range: ClosedRange<Int>) throws(ConfigValueError) -> Int {
         let bytes = Array(text.utf8)
         guard !bytes.isEmpty, bytes.allSatisfy(ConfigText.isDigit) else {

@@ -183,11 +183,7 @@ extension QueueService {
                     maximum: config.queueRetryMaximum)
         }
         messages[id] = envelope
-        do {
-            try spool.update(envelope, durable: false)
-        } catch {
-            logger.error("cannot update control file: \(error)", metadata: ["qid": "\(id)"])
-        }
+        persist(envelope, durable: false)
     }
 
     /// Every recipient has a final state: the sender is told of failures

@@ -35,19 +35,26 @@ enum AliasQuoting {
     /// Whether a blank occurs outside quotes: `a b` is two names missing a
     /// comma, `"a b"@example.com` is one address.
     static func containsUnquotedBlank(_ text: Substring) -> Bool {
+        firstUnquoted(in: text) { $0 == " " || $0 == "\t" } != nil
+    }
+
+    /// The first character outside double quotes (a backslash escapes the
+    /// next character inside them) that `matches` accepts.
+    static func firstUnquoted(in text: Substring, where matches: (Character) -> Bool) -> Substring.Index? {
         var inQuote = false
         var escaped = false
-        for character in text {
+        for index in text.indices {
+            let character = text[index]
             if escaped {
                 escaped = false
             } else if inQuote && character == "\\" {
                 escaped = true
             } else if character == "\"" {
                 inQuote.toggle()
-            } else if !inQuote && (character == " " || character == "\t") {
-                return true
+            } else if !inQuote && matches(character) {
+                return index
             }
         }
-        return false
+        return nil
     }
 }

@@ -145,21 +145,7 @@ public enum AliasesFile {
 
     /// The first colon outside a leading quoted name.
     private static func colonAfterName(_ text: Substring) -> Substring.Index? {
-        var inQuote = false
-        var escaped = false
-        for index in text.indices {
-            let character = text[index]
-            if escaped {
-                escaped = false
-            } else if inQuote && character == "\\" {
-                escaped = true
-            } else if character == "\"" {
-                inQuote.toggle()
-            } else if !inQuote && character == ":" {
-                return index
-            }
-        }
-        return nil
+        AliasQuoting.firstUnquoted(in: text) { $0 == ":" }
     }
 }
 
