@@ -64,6 +64,7 @@ let package = Package(
         .testTarget(name: "PosternListenerTests", dependencies: ["PosternListener", "COpenSSL", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "PosternLookupTests", dependencies: ["PosternLookup", "PosternIPC"]),
         .testTarget(name: "PosternQueueTests", dependencies: ["PosternQueue", "PosternCore", "PosternIPC"]),
+        .testTarget(name: "PosternRelayTests", dependencies: ["PosternRelay", "PosternCore"]),
     ],
     swiftLanguageModes: [.v5]
 )
