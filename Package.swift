@@ -29,6 +29,8 @@ let package = Package(
         .target(name: "PosternIPC", dependencies: ["PosternCore", "CShims"]),
         .target(name: "PosternPrivilege", dependencies: ["PosternCore", "PosternIPC", "CShims", "CCap"]),
         .target(name: "SMTPProtocol", dependencies: []),
+        // The aliases map: read by the lookup (RCPT) and by local delivery.
+        .target(name: "PosternAliases", dependencies: ["PosternCore"]),
 
         .target(name: "PosternMaster", dependencies: [
             "PosternCore", "PosternIPC", "PosternPrivilege", "CShims",
@@ -40,13 +42,13 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .target(name: "PosternLookup", dependencies: [
-            "PosternCore", "PosternIPC", "PosternPrivilege", "SMTPProtocol", "CSASL",
+            "PosternCore", "PosternIPC", "PosternPrivilege", "PosternAliases", "SMTPProtocol", "CSASL",
         ]),
         .target(name: "PosternQueue", dependencies: [
             "PosternCore", "PosternIPC", "PosternPrivilege", "CShims",
         ]),
         .target(name: "PosternLocal", dependencies: [
-            "PosternCore", "PosternIPC", "PosternPrivilege", "CShims",
+            "PosternCore", "PosternIPC", "PosternPrivilege", "PosternAliases", "CShims",
         ]),
         .target(name: "PosternRelay", dependencies: [
             "PosternCore", "PosternIPC", "PosternPrivilege", "COpenSSL",
@@ -64,6 +66,7 @@ let package = Package(
         .testTarget(name: "PosternListenerTests", dependencies: ["PosternListener", "COpenSSL", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "PosternLookupTests", dependencies: ["PosternLookup", "PosternIPC"]),
         .testTarget(name: "PosternQueueTests", dependencies: ["PosternQueue", "PosternCore", "PosternIPC"]),
+        .testTarget(name: "PosternAliasesTests", dependencies: ["PosternAliases", "PosternCore"]),
         .testTarget(name: "PosternRelayTests", dependencies: ["PosternRelay", "PosternCore"]),
     ],
     swiftLanguageModes: [.v5]

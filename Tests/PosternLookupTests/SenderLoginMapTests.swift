@@ -1,3 +1,4 @@
+import PosternCore
 import XCTest
 
 @testable import PosternLookup

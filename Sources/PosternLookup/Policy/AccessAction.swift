@@ -138,15 +138,3 @@ public enum AccessAction: Equatable, Sendable, CustomStringConvertible {
         return (String(candidate), text.dropFirst(candidate.count))
     }
 }
-
-extension Substring {
-    /// The text without leading and trailing spaces, tabs and stray CRs:
-    /// map lines separate fields with spaces or tabs, and a file edited on
-    /// another system may end its last line with a lone CR.
-    var trimmingMapBlanks: Substring {
-        var result = self
-        while let first = result.first, first == " " || first == "\t" || first == "\r" { result = result.dropFirst() }
-        while let last = result.last, last == " " || last == "\t" || last == "\r" { result = result.dropLast() }
-        return result
-    }
-}

@@ -1,3 +1,4 @@
+import PosternCore
 /// Sendmail's access map (FEATURE(access_db)), read from its text form: one
 /// `KEY VALUE` per line, `#` comment lines, keys case-insensitive, optionally
 /// tagged `Connect:`, `From:` or `To:`. Built once per (re)load and then only

@@ -1,3 +1,4 @@
+import PosternCore
 /// Sendmail's `local-host-names` (class {w} from FEATURE(use_cw_file)): the
 /// names mail is delivered locally for, one or more per line, `#` starting
 /// a comment. The local domains are this file's names plus the

@@ -1,3 +1,4 @@
+import PosternCore
 /// Which logins may use which sender addresses (Postfix's
 /// smtpd_sender_login_maps): one `sender  login[, login...]` per line, the
 /// sender a full address or `@domain`, `#` comment lines, addresses,

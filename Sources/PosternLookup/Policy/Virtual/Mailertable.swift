@@ -1,3 +1,4 @@
+import PosternCore
 /// Sendmail's mailertable (FEATURE(mailertable)), read from its text
 /// form: which destination domains go by another route than their MX
 /// records. Built once per (re)load and then only read, by several

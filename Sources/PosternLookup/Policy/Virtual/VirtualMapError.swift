@@ -1,3 +1,4 @@
+import PosternCore
 /// Why one line of a virtusertable or mailertable was refused. Typed so that
 /// the pieces of the parsers throw precisely and the line loop turns each
 /// into a `MapProblem` with the file and line.

@@ -1,3 +1,4 @@
+import PosternCore
 /// One `key value` line of a Sendmail-style text map, split but not yet
 /// interpreted.
 struct VirtualMapLine: Equatable, Sendable {

@@ -1,3 +1,4 @@
+import PosternCore
 /// Sendmail's virtusertable (FEATURE(virtusertable)), read from its text
 /// form: which addresses of virtual domains go to which local user or
 /// remote address, or are refused. Built once per (re)load and then only

@@ -1,6 +1,7 @@
 import XCTest
 
-@testable import PosternLookup
+import PosternCore
+@testable import PosternAliases
 
 final class AliasesParserTests: XCTestCase {
     private func parse(_ text: String) -> (AliasTable, [MapProblem]) {

@@ -1,3 +1,4 @@
+import PosternCore
 /// What expanding one recipient gave: the destinations, or the reason there
 /// are none, plus what went wrong along the way without stopping it.
 public struct AliasExpansion: Equatable, Sendable {

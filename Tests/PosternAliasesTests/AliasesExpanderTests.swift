@@ -1,6 +1,7 @@
 import XCTest
 
-@testable import PosternLookup
+import PosternCore
+@testable import PosternAliases
 
 /// The include error the fake file reader gives; its description is what
 /// the expansion records.

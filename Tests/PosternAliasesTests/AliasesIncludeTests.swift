@@ -1,6 +1,7 @@
 import XCTest
 
-@testable import PosternLookup
+import PosternCore
+@testable import PosternAliases
 
 final class AliasesIncludeTests: XCTestCase {
     func testIncludeListWithCommasNewlinesAndComments() {

@@ -1,3 +1,4 @@
+import PosternCore
 /// The state of one expansion: a depth-first walk over aliases and include
 /// files. The stack of nodes being expanded finds loops; each finished
 /// node's height (the longest chain below it) lets a node reached again be

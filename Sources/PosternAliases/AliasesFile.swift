@@ -1,3 +1,4 @@
+import PosternCore
 /// The Sendmail/Postfix `aliases` text format: `name: target, target, ...`,
 /// continuation lines starting with a blank, `#` comments. Parsing is pure
 /// (text in, table and problems out) so that the lookup can read the file

@@ -1,3 +1,4 @@
+import PosternCore
 /// Why a line of an aliases file (or of an `:include:` list) was refused.
 /// Typed so that the small parsing pieces can throw precisely and the line
 /// loop turns each into one `MapProblem` with the file and line.
