@@ -95,10 +95,13 @@ public struct Recipient: Equatable, Sendable {
     public var notify: DSNNotify
     /// ORCPT= of RCPT as `type;address`, decoded; empty when not given.
     public var originalRecipient: String
+    /// For a local recipient, how far it is resolved; `.name` for remote
+    /// ones (unused).
+    public var target: LocalTarget
 
     public init(
         address: String, localUser: String, state: State = .pending, lastResult: String = "",
-        notify: DSNNotify = [], originalRecipient: String = ""
+        notify: DSNNotify = [], originalRecipient: String = "", target: LocalTarget = .name
     ) {
         self.address = address
         self.localUser = localUser
@@ -106,6 +109,7 @@ public struct Recipient: Equatable, Sendable {
         self.lastResult = lastResult
         self.notify = notify
         self.originalRecipient = originalRecipient
+        self.target = target
     }
 
     /// A recipient the lookup accepted for relaying has no local user.
@@ -116,5 +120,6 @@ public struct Recipient: Equatable, Sendable {
         try EnvelopeField.validate(localUser, field: "user", limit: 64)
         try EnvelopeField.validate(lastResult, field: "result")
         try EnvelopeField.validate(originalRecipient, field: "orcpt", limit: 500)
+        try EnvelopeField.validate(target.text, field: "target", limit: EnvelopeField.maxTargetLength)
     }
 }

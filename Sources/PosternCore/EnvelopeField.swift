@@ -11,6 +11,9 @@ public enum EnvelopeField {
     /// RFC 5321 §4.5.3.1.3: a path is at most 256 octets.
     public static let maxAddressLength = 256
     public static let maxTextLength = 1024
+    /// A local target (`|command`, `/path`): Sendmail's MAXLINE-bounded
+    /// alias values are longer than a path, but still a line.
+    public static let maxTargetLength = 1024
 
     public static func validate(_ value: String, field: String, limit: Int = maxTextLength) throws {
         if value.utf8.count > limit { throw EnvelopeFieldError.tooLong(field: field, limit: limit) }

@@ -20,16 +20,37 @@ public struct RecipientOutcome: Equatable, Sendable {
         case delivered = 0
         case deferred = 1
         case failed = 2
+        /// An alias or a `.forward` replaced the recipient by `expansion`,
+        /// which the queue adds to the message.
+        case expanded = 3
     }
     /// Index into the envelope's recipient list.
     public var index: UInt32
     public var status: Status
     public var text: String
+    /// For `.expanded`: the recipients it became.
+    public var expansion: [ExpandedRecipient]
 
-    public init(index: UInt32, status: Status, text: String) {
+    public init(index: UInt32, status: Status, text: String, expansion: [ExpandedRecipient] = []) {
         self.index = index
         self.status = status
         self.text = text
+        self.expansion = expansion
+    }
+}
+
+/// A recipient an alias or a `.forward` named. A remote address (empty
+/// `localUser`) is routed by the lookup before the queue adds it; a local
+/// one carries the user its delivery runs as and how far it is resolved.
+public struct ExpandedRecipient: Hashable, Sendable {
+    public var address: String
+    public var localUser: String
+    public var target: LocalTarget
+
+    public init(address: String, localUser: String, target: LocalTarget) {
+        self.address = address
+        self.localUser = localUser
+        self.target = target
     }
 }
 
@@ -38,11 +59,18 @@ public struct DeliveryRecipient: Equatable, Sendable {
     public var index: UInt32
     public var address: String
     public var localUser: String
+    public var target: LocalTarget
+    /// ORCPT, or the address the client gave, for a pipe's environment.
+    public var originalRecipient: String
 
-    public init(index: UInt32, address: String, localUser: String) {
+    public init(
+        index: UInt32, address: String, localUser: String, target: LocalTarget = .name, originalRecipient: String = ""
+    ) {
         self.index = index
         self.address = address
         self.localUser = localUser
+        self.target = target
+        self.originalRecipient = originalRecipient
     }
 }
 
@@ -73,10 +101,18 @@ public struct WorkerIdentity: Equatable, Sendable {
     /// `HomeMailbox`: a Maildir under the home ("Maildir/"), or "" for the
     /// mbox in `mailDirectory`.
     public var homeMailbox: String
+    /// `SmrshDirectory`: the only programs a pipe delivery may run.
+    public var smrshDirectory: String
+    /// Seconds a pipe delivery's program may run.
+    public var pipeTimeout: UInt32
+    /// For a worker that writes files: the SafeFileEnvironment it chroots
+    /// into before it drops to the user; such a worker does nothing else.
+    /// Empty for a mailbox worker.
+    public var jail: String
 
     public init(
         user: String, uid: UInt32, gid: UInt32, groups: [UInt32], home: String, mailDirectory: String,
-        homeMailbox: String = ""
+        homeMailbox: String = "", smrshDirectory: String = "", pipeTimeout: UInt32 = 0, jail: String = ""
     ) {
         self.user = user
         self.uid = uid
@@ -85,6 +121,9 @@ public struct WorkerIdentity: Equatable, Sendable {
         self.home = home
         self.mailDirectory = mailDirectory
         self.homeMailbox = homeMailbox
+        self.smrshDirectory = smrshDirectory
+        self.pipeTimeout = pipeTimeout
+        self.jail = jail
     }
 }
 

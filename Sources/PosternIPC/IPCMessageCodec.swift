@@ -96,6 +96,12 @@ extension IPCMessage {
                 w.u32(o.index)
                 w.u8(o.status.rawValue)
                 w.string(o.text)
+                w.u32(UInt32(o.expansion.count))
+                for e in o.expansion {
+                    w.string(e.address)
+                    w.string(e.localUser)
+                    w.string(e.target.text)
+                }
             }
         case .assignWorker(let identity):
             w.string(identity.user)
@@ -106,6 +112,9 @@ extension IPCMessage {
             w.string(identity.home)
             w.string(identity.mailDirectory)
             w.string(identity.homeMailbox)
+            w.string(identity.smrshDirectory)
+            w.u32(identity.pipeTimeout)
+            w.string(identity.jail)
         }
     }
 
@@ -127,6 +136,8 @@ extension IPCMessage {
             w.u32(r.index)
             w.string(r.address)
             w.string(r.localUser)
+            w.string(r.target.text)
+            w.string(r.originalRecipient)
         }
     }
 
@@ -264,7 +275,10 @@ extension IPCMessage {
             for _ in 0..<n {
                 let index = try r.u32()
                 guard let status = RecipientOutcome.Status(rawValue: try r.u8()) else { throw .badField("status") }
-                outcomes.append(RecipientOutcome(index: index, status: status, text: try r.field("result")))
+                let text = try r.field("result")
+                let expansion = try expansion(&r)
+                guard expansion.isEmpty || status == .expanded else { throw .badField("expansion") }
+                outcomes.append(RecipientOutcome(index: index, status: status, text: text, expansion: expansion))
             }
             message = .deliveryResult(id, outcomes)
         case .assignWorker:
@@ -277,10 +291,13 @@ extension IPCMessage {
             let home = try r.field("home")
             let mailDirectory = try r.field("maildir")
             let homeMailbox = try r.field("home mailbox", limit: 255)
+            let smrsh = try r.field("smrsh")
+            let pipeTimeout = try r.u32()
+            let jail = try r.field("jail")
             message = .assignWorker(
                 WorkerIdentity(
                     user: user, uid: uid, gid: gid, groups: groups, home: home, mailDirectory: mailDirectory,
-                    homeMailbox: homeMailbox))
+                    homeMailbox: homeMailbox, smrshDirectory: smrsh, pipeTimeout: pipeTimeout, jail: jail))
         }
         try r.expectEnd()
         return message
@@ -319,7 +336,30 @@ extension IPCMessage {
         for _ in 0..<n {
             let index = try r.u32()
             let address = try r.field("recipient", limit: EnvelopeField.maxAddressLength)
-            list.append(DeliveryRecipient(index: index, address: address, localUser: try r.field("user", limit: 64)))
+            let user = try r.field("user", limit: 64)
+            let target = try localTarget(&r)
+            let orcpt = try r.field("orcpt", limit: 500)
+            list.append(
+                DeliveryRecipient(
+                    index: index, address: address, localUser: user, target: target, originalRecipient: orcpt))
+        }
+        return list
+    }
+
+    private static func localTarget(_ r: inout ByteReader) throws(IPCDecodeError) -> LocalTarget {
+        guard let target = LocalTarget(text: try r.field("target", limit: EnvelopeField.maxTargetLength)) else {
+            throw .badField("target")
+        }
+        return target
+    }
+
+    private static func expansion(_ r: inout ByteReader) throws(IPCDecodeError) -> [ExpandedRecipient] {
+        let n = try r.count("expansion", limit: IPCLimits.maxRecipients)
+        var list: [ExpandedRecipient] = []
+        for _ in 0..<n {
+            let address = try r.field("recipient", limit: EnvelopeField.maxAddressLength)
+            let user = try r.field("user", limit: 64)
+            list.append(ExpandedRecipient(address: address, localUser: user, target: try localTarget(&r)))
         }
         return list
     }

@@ -146,6 +146,11 @@ public enum ControlFile {
                 let o = r.originalRecipient
                 line("dsn \(r.notify.word) \(o.utf8.count):\(o)")
             }
+            // How far a local recipient is resolved, when it came from an
+            // alias or a .forward; after rcpt (and dsn).
+            if r.target != .name {
+                string("target", r.target.text)
+            }
         }
         line("end")
         if out.count > maxSize { throw .encodedTooLarge(size: out.count) }
@@ -293,6 +298,16 @@ public enum ControlFile {
                     kind != .none
                 else { throw .malformedLine(line: lineNo) }
                 notice = kind
+            case "target":
+                // Belongs to the recipient right above (its rcpt or dsn line).
+                guard previousKey == "rcpt" || previousKey == "dsn", var last = recipients.popLast() else {
+                    throw .malformedLine(line: lineNo)
+                }
+                let text = try cursor.string(
+                    limit: EnvelopeField.maxTargetLength, field: "target", last: true)
+                guard let target = LocalTarget(text: text), target != .name else { throw .malformedLine(line: lineNo) }
+                last.target = target
+                recipients.append(last)
             case "dsn":
                 // Belongs to the rcpt line right above it, which has none yet.
                 guard previousKey == "rcpt", var last = recipients.popLast() else { throw .malformedLine(line: lineNo) }

@@ -101,7 +101,8 @@ extension QueueService {
                 queueID: envelope.queueID, sender: envelope.sender, arrival: envelope.arrival,
                 recipients: recipients.map {
                     DeliveryRecipient(
-                        index: UInt32($0.offset), address: $0.element.address, localUser: $0.element.localUser)
+                        index: UInt32($0.offset), address: $0.element.address, localUser: $0.element.localUser,
+                        target: $0.element.target, originalRecipient: $0.element.originalRecipient)
                 })
             channel.request(.deliver(job), descriptors: [fd]) { [self] result in
                 state.async { self.partDone(envelope.queueID, role: role, job: job, result) }
@@ -139,11 +140,12 @@ extension QueueService {
         flight.outcomes.append(contentsOf: outcomes.map { ($0, role, Set(job.recipients.map(\.index))) })
         flight.parts -= 1
         inFlight[id] = flight.parts == 0 ? nil : flight
-        if flight.parts == 0 { settle(id, flight) }
+        if flight.parts == 0 { routeExpansions(id, flight) }
     }
 
-    private func settle(_ id: QueueID, _ flight: InFlight) {
+    func settle(_ id: QueueID, _ flight: InFlight, refusals: [String: String] = [:]) {
         guard var envelope = messages[id] else { return }
+        var expanded = false
         for (outcome, role, asked) in flight.outcomes {
             let i = Int(outcome.index)
             // Only recipients this part was asked about, and only once.
@@ -165,6 +167,15 @@ extension QueueService {
                 envelope.recipients[i].state = .failed
                 logger.info(
                     "to=<\(address)>, relay=\(relay), status=bounced (\(outcome.text))", metadata: ["qid": "\(id)"])
+            case .expanded:
+                let (added, refused) = addExpansion(
+                    outcome.expansion, parent: i, refusals: refusals, to: &envelope)
+                envelope.recipients[i].state = .delivered
+                expanded = expanded || added > 0
+                let also = refused.isEmpty ? "" : ", refused: \(refused.joined(separator: " "))"
+                logger.info(
+                    "to=<\(address)>, relay=\(relay), status=expanded (\(outcome.text); \(added) new\(also))",
+                    metadata: ["qid": "\(id)"])
             }
         }
         if envelope.recipients.allSatisfy({ $0.state != .pending }) {
@@ -172,7 +183,7 @@ extension QueueService {
             return
         }
         let now = Int64(time(nil))
-        if flight.soon {
+        if flight.soon || expanded {
             envelope.nextAttempt = now + 1
         } else {
             envelope.attempts += 1

@@ -78,12 +78,19 @@ func checkFields(_ message: IPCMessage) {
         }
     case .deliver(let job):
         field(job.sender)
-        for recipient in job.recipients { [recipient.address, recipient.localUser].forEach(field) }
+        for recipient in job.recipients {
+            [recipient.address, recipient.localUser, recipient.target.text, recipient.originalRecipient].forEach(field)
+        }
     case .deliveryResult(_, let outcomes):
-        for outcome in outcomes { field(outcome.text) }
+        for outcome in outcomes {
+            field(outcome.text)
+            check(outcome.expansion.isEmpty || outcome.status == .expanded, "expansion on a non-expanded outcome")
+            for member in outcome.expansion { [member.address, member.localUser, member.target.text].forEach(field) }
+        }
     case .assignWorker(let identity):
         check(identity.groups.count <= IPCLimits.maxGroups, "too many groups")
-        [identity.user, identity.home, identity.mailDirectory, identity.homeMailbox].forEach(field)
+        [identity.user, identity.home, identity.mailDirectory, identity.homeMailbox, identity.smrshDirectory, identity.jail]
+            .forEach(field)
     case .mechanisms(let names):
         check(names.count <= IPCLimits.maxMechanisms, "too many mechanisms")
         for name in names { check(SASLMechanismName.isValid(name), "mechanism name \(escaped(name))") }
