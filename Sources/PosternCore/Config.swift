@@ -81,6 +81,8 @@ public struct PosternConfig: Equatable, Sendable {
     /// Postfix's home_mailbox: deliver into this Maildir under each user's
     /// home ("Maildir/"); empty: the mbox in MailDirectory.
     public var homeMailbox: String
+    /// Aliases' default user, pipe time limit, masquerading.
+    public var addressing: AddressingConfig
 
     public enum Defaults {
         public static let listen = [ListenAddress(host: "127.0.0.1", port: 25, isIPv6: false)]
@@ -156,6 +158,7 @@ public struct PosternConfig: Equatable, Sendable {
         self.queueRetryMaximum = Defaults.queueRetryMaximum
         self.queueAdminGroup = "root"
         self.homeMailbox = ""
+        self.addressing = AddressingConfig()
     }
 
     /// What the socket at `address` speaks.
@@ -232,6 +235,16 @@ public struct PosternConfig: Equatable, Sendable {
             case .queueRetryMaximum: add(option, ConfigValue.renderDuration(queueRetryMaximum))
             case .queueAdminGroup: add(option, queueAdminGroup)
             case .homeMailbox: add(option, homeMailbox.isEmpty ? ConfigOption.noneKeyword : homeMailbox)
+            case .defaultUser: add(option, addressing.defaultUser)
+            case .pipeTimeout: add(option, ConfigValue.renderDuration(addressing.pipeTimeout))
+            case .masqueradeAs:
+                add(option, addressing.masqueradeAs.isEmpty ? ConfigOption.noneKeyword : addressing.masqueradeAs)
+            case .masqueradeDomains:
+                add(option, Self.list(addressing.masqueradeDomains))
+            case .exposedUsers: add(option, Self.list(addressing.exposedUsers))
+            case .masqueradeEntireDomain: add(option, addressing.masqueradeEntireDomain ? "yes" : "no")
+            case .masqueradeEnvelope: add(option, addressing.masqueradeEnvelope ? "yes" : "no")
+            case .alwaysAddDomain: add(option, addressing.alwaysAddDomain ? "yes" : "no")
             case .tlsCertificateFile: add(option, security.tlsCertificateFile ?? ConfigOption.noneKeyword)
             case .tlsKeyFile: add(option, security.tlsKeyFile ?? ConfigOption.noneKeyword)
             case .tlsCAFile: add(option, security.tlsCAFile ?? ConfigOption.noneKeyword)
@@ -249,6 +262,10 @@ public struct PosternConfig: Equatable, Sendable {
             }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func list(_ items: [String]) -> String {
+        items.isEmpty ? ConfigOption.noneKeyword : items.joined(separator: ", ")
     }
 }
 
@@ -298,6 +315,14 @@ enum ConfigOption: String, CaseIterable, Sendable {
     case queueRetryMaximum = "QueueRetryMaximum"
     case queueAdminGroup = "QueueAdminGroup"
     case homeMailbox = "HomeMailbox"
+    case defaultUser = "DefaultUser"
+    case pipeTimeout = "PipeTimeout"
+    case masqueradeAs = "MasqueradeAs"
+    case masqueradeDomains = "MasqueradeDomains"
+    case exposedUsers = "ExposedUsers"
+    case masqueradeEntireDomain = "MasqueradeEntireDomain"
+    case masqueradeEnvelope = "MasqueradeEnvelope"
+    case alwaysAddDomain = "AlwaysAddDomain"
     case tlsCertificateFile = "TLSCertificateFile"
     case tlsKeyFile = "TLSKeyFile"
     case tlsCAFile = "TLSCAFile"

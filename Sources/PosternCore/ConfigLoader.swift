@@ -278,6 +278,40 @@ struct ConfigParser {
                         "\(ConfigText.quoted(value)) is not a Maildir below the home (like Maildir/; mbox: none)")
                 }
                 config.homeMailbox = value
+            case .defaultUser:
+                config.addressing.defaultUser = try ConfigValue.userName(value)
+                if checkFileSystem, let problem = ConfigSystem.userProblem(value) { throw ConfigValueError(problem) }
+            case .pipeTimeout:
+                config.addressing.pipeTimeout = try ConfigValue.duration(value, in: 1...86_400)
+            case .masqueradeAs:
+                config.addressing.masqueradeAs =
+                    ConfigText.asciiLowercased(value) == ConfigOption.noneKeyword ? "" : try ConfigValue.hostName(value)
+            case .masqueradeDomains, .exposedUsers:
+                let none = ConfigText.asciiLowercased(value) == ConfigOption.noneKeyword
+                if option == .exposedUsers {
+                    var users: [String] = []
+                    if !none {
+                        for item in value.unicodeScalars.split(whereSeparator: { $0 == "," || ConfigText.isBlank($0) }) {
+                            users.append(try ConfigValue.userName(String(item)))
+                        }
+                    }
+                    config.addressing.exposedUsers = users
+                    return
+                }
+                if none {
+                    config.addressing.masqueradeDomains = []
+                    return
+                }
+                switch ConfigValue.masqueradeDomains(value) {
+                case .success(let domains): config.addressing.masqueradeDomains = domains
+                case .failure(let reasons): for r in reasons.all { fail(line, option, r.reason) }
+                }
+            case .masqueradeEntireDomain:
+                config.addressing.masqueradeEntireDomain = try ConfigValue.boolean(value)
+            case .masqueradeEnvelope:
+                config.addressing.masqueradeEnvelope = try ConfigValue.boolean(value)
+            case .alwaysAddDomain:
+                config.addressing.alwaysAddDomain = try ConfigValue.boolean(value)
             case .queueAdminGroup:
                 config.queueAdminGroup = try ConfigValue.groupName(value)
                 if checkFileSystem, let problem = ConfigSystem.groupProblem(config.queueAdminGroup) {

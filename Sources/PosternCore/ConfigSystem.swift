@@ -67,6 +67,25 @@ enum ConfigSystem {
 
     /// nil when the group exists; otherwise why not. getgrnam_r, not
     /// getgrnam: the master may have other threads running.
+    /// Why `name` is no user of the password database, or nil.
+    static func userProblem(_ name: String) -> String? {
+        var size = 1024
+        while size <= 1 << 20 {
+            var entry = passwd()
+            var result: UnsafeMutablePointer<passwd>? = nil
+            var buffer = [CChar](repeating: 0, count: size)
+            let rc = buffer.withUnsafeMutableBufferPointer { (space) -> Int32 in
+                guard let base = space.baseAddress else { return ENOMEM }
+                return getpwnam_r(name, &entry, base, space.count, &result)
+            }
+            if rc == ERANGE { size *= 4; continue }
+            if rc != 0 { return "cannot look up user \(ConfigText.quoted(name)): \(errorText(rc))" }
+            guard let found = result else { return "no such user \(ConfigText.quoted(name))" }
+            return found.pointee.pw_uid == 0 ? "\(ConfigText.quoted(name)) is root; pick an unprivileged user" : nil
+        }
+        return "cannot look up user \(ConfigText.quoted(name)): entry too large"
+    }
+
     static func groupProblem(_ name: String) -> String? {
         var size = 1024
         while size <= 1 << 20 {
