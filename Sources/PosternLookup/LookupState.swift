@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import PosternAliases
 import PosternCore
 import PosternIPC
 
@@ -22,6 +23,9 @@ final class LookupState: @unchecked Sendable {
     private var users: Set<String> = []
     private var access = AccessMap()
     private var localHostNames = LocalHostNames()
+    private var aliases = AliasTable()
+    private var virtusertable = Virtusertable()
+    private var mailertable = Mailertable()
     private var engine = PolicyEngine(tables: PolicyTables())
     private var resolver: DNSResolver?
     private var senderLogins: SenderLoginMap?
@@ -48,6 +52,7 @@ final class LookupState: @unchecked Sendable {
                 LocalHostNames.parse(text: $0, file: config.configDirectory + "/local-host-names")
             } ?? (LocalHostNames(), [])
         for problem in nameProblems { logger.warning("\(problem)") }
+        let maps = Self.readAddressMaps(directory: config.configDirectory, logger: logger)
         let logins = config.security.senderLoginMap.map { path in
             let inside = SASLSettings.inside(config.configDirectory, path)
             guard let text = MapFiles.read(inside, logger: logger) else {
@@ -67,11 +72,32 @@ final class LookupState: @unchecked Sendable {
             self.config = config
             access = map
             localHostNames = names
+            (aliases, virtusertable, mailertable) = maps
             senderLogins = logins
             resolver = servers.isEmpty ? nil : DNSResolver(servers: servers, timeout: 3, attempts: 2)
             rebuild()
         }
-        logger.info("maps loaded, access entries=\(map.count), local domains=\(names.union(config.localDomains).count)")
+        let counts = "aliases=\(maps.0.count), virtusertable=\(maps.1.count), mailertable=\(maps.2.count)"
+        logger.info(
+            "maps loaded, access entries=\(map.count), local domains=\(names.union(config.localDomains).count), \(counts)")
+    }
+
+    /// The aliases, virtusertable and mailertable of the configuration
+    /// directory (the lookup's root); an absent file is an empty map, a bad
+    /// line is logged with its file and line and the rest applies.
+    private static func readAddressMaps(directory: String, logger: Logger) -> (AliasTable, Virtusertable, Mailertable)
+    {
+        func load<T>(_ name: String, _ empty: T, _ parse: (String, String) -> (T, [MapProblem])) -> T {
+            guard let text = MapFiles.read("/" + name, logger: logger) else { return empty }
+            let (map, problems) = parse(text, directory + "/" + name)
+            for problem in problems { logger.warning("\(problem)") }
+            return map
+        }
+        return (
+            load("aliases", AliasTable(), { AliasesFile.parse(text: $0, file: $1) }),
+            load("virtusertable", Virtusertable(), { Virtusertable.parse(text: $0, file: $1) }),
+            load("mailertable", Mailertable(), { Mailertable.parse(text: $0, file: $1) })
+        )
     }
 
     func loadUsers(from fd: Int32) {
@@ -99,7 +125,8 @@ final class LookupState: @unchecked Sendable {
         engine = PolicyEngine(
             tables: PolicyTables(
                 localDomains: localHostNames.union(config.localDomains), users: users, access: access,
-                hostAddresses: hostAddresses))
+                hostAddresses: hostAddresses, aliases: aliases, virtusertable: virtusertable,
+                mailertable: mailertable))
     }
 
     func handle(_ frame: Frame, from channel: IPCChannel) {

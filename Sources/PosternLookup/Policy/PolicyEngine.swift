@@ -1,3 +1,4 @@
+import PosternAliases
 /// The lookup process's decisions: the client at connect time, the sender
 /// at MAIL, each recipient at RCPT. Pure functions of the tables and the
 /// arguments, so they can run on any thread and be tested without a
@@ -18,11 +19,22 @@ public struct PolicyEngine: Sendable {
     private let access: AccessMap
     private let addresses: RecipientAddress
     private let users: LocalUsers
+    private let virtual: Virtusertable
+    private let mailers: Mailertable
+    /// The local domains proper (not the virtual ones): a miss in the
+    /// virtusertable falls through to users and aliases only for these.
+    private let realDomains: RecipientAddress
 
     public init(tables: PolicyTables) {
         access = tables.access
-        addresses = RecipientAddress(localDomains: tables.localDomains, hostAddresses: tables.hostAddresses)
-        users = LocalUsers(users: tables.users)
+        // Virtual domains are ours to answer for: local for the relay check.
+        addresses = RecipientAddress(
+            localDomains: tables.localDomains.union(tables.virtusertable.domains),
+            hostAddresses: tables.hostAddresses)
+        realDomains = RecipientAddress(localDomains: tables.localDomains, hostAddresses: tables.hostAddresses)
+        users = LocalUsers(users: tables.users, aliases: tables.aliases)
+        virtual = tables.virtusertable
+        mailers = tables.mailertable
     }
 
     /// The Connect: decision. No entry means accept without relaying, the
@@ -62,6 +74,14 @@ public struct PolicyEngine: Sendable {
     }
 
     /// The decision for one RCPT address, as the SMTP parser gave it.
+    ///
+    /// The order is Sendmail's: the access map's To: entry for the address
+    /// as given; for our domains (local and virtual) the virtusertable, whose
+    /// answer may be another address, looked at again; for a virtual domain
+    /// a miss is an unknown user; for a local one the aliases and users; for
+    /// other domains the mailertable's `error:` and `local:` entries, then
+    /// the relay rules. An address the virtusertable forwards elsewhere is
+    /// relayed without the client's relay rights: the administrator wrote it.
     public func recipient(_ address: String, client: ClientDecision, authenticated: Bool) -> RecipientDecision {
         switch client.decision {
         case .reject(let code, let enhanced, let text): return .reject(code: code, enhanced: enhanced, text: text)
@@ -70,13 +90,19 @@ public struct PolicyEngine: Sendable {
         }
         let clientMayRelay = client.mayRelay || authenticated
         var current = address
-        for _ in 0..<Self.maxRoutingDepth {
+        var forwarded = false
+        for round in 0..<Self.maxRoutingDepth {
             let parts: MailboxParts
             let destination: RecipientDestination
             do {
                 (parts, destination) = try addresses.analyze(current)
             } catch {
                 return Self.reject(PolicyReplies.malformed(address))
+            }
+            if round == 0 || !forwarded {
+                if let refusal = Self.refusal(access.lookup(mailbox: parts, tag: .to), address: address) {
+                    return refusal
+                }
             }
             switch destination {
             case .routed(_, let inner):
@@ -86,16 +112,36 @@ public struct PolicyEngine: Sendable {
                 guard clientMayRelay else { return Self.reject(PolicyReplies.relayingDenied(address)) }
                 current = inner
             case .local(let localPart):
-                let match = access.lookup(mailbox: parts, tag: .to)
-                if let refusal = Self.refusal(match, address: address) { return refusal }
-                guard let user = users.resolve(localPart) else {
+                switch virtual.lookup(current) {
+                case .error(let enhanced, let code, let text)?:
+                    return .reject(code: code, enhanced: enhanced, text: text)
+                case .local(let name)?:
+                    guard let user = users.resolve(name) else { return Self.reject(PolicyReplies.userUnknown(address)) }
+                    return .local(user: user)
+                case .address(let next)?:
+                    current = next
+                    forwarded = true
+                    continue
+                case nil:
+                    break
+                }
+                guard realDomains.isLocal(parts.domain), let user = users.resolve(localPart) else {
                     return Self.reject(PolicyReplies.userUnknown(address))
                 }
                 return .local(user: user)
             case .remote(let relayAddress, let domain):
-                let match = access.lookup(mailbox: parts, tag: .to)
-                if let refusal = Self.refusal(match, address: address) { return refusal }
-                guard clientMayRelay || Self.allowsRelayTo(match) else {
+                switch mailers.route(for: domain) {
+                case .error(let enhanced, let code, let text)?:
+                    return .reject(code: code, enhanced: enhanced, text: text)
+                case .local(let named)?:
+                    guard let user = users.resolve(named ?? parts.localPart) else {
+                        return Self.reject(PolicyReplies.userUnknown(address))
+                    }
+                    return .local(user: user)
+                case .smtp?, .relay?, nil:
+                    break
+                }
+                guard forwarded || clientMayRelay || Self.allowsRelayTo(access.lookup(mailbox: parts, tag: .to)) else {
                     return Self.reject(PolicyReplies.relayingDenied(address))
                 }
                 return .remote(address: relayAddress, domain: domain)
