@@ -22,6 +22,7 @@ final class SMTPServer: @unchecked Sendable {
         var servers: [Channel] = []
         var limiter: ConnectionLimiter
         var mechanisms: [String]?
+        var masquerader: Masquerader?
         var nextAuthExchange: UInt64 = 1
         var authFailures = AuthFailureTracker()
     }
@@ -39,10 +40,29 @@ final class SMTPServer: @unchecked Sendable {
                 config: config,
                 limiter: ConnectionLimiter(
                     maxTotal: config.maxConnections, maxPerClient: config.maxConnectionsPerClient,
-                    maxRatePerClient: config.maxConnectionRatePerClient)))
+                    maxRatePerClient: config.maxConnectionRatePerClient),
+                masquerader: Self.masquerader(config)))
     }
 
     var config: PosternConfig { state.withLockedValue { $0.config } }
+
+    /// The masquerading rules, built once per configuration; nil when they
+    /// would change nothing.
+    var masquerader: Masquerader? { state.withLockedValue { $0.masquerader } }
+
+    /// Sendmail's class w is the local domains and this host's name; the
+    /// listener has no local-host-names file (the lookup reads it), so the
+    /// configured LocalDomains stand for it.
+    static func masquerader(_ config: PosternConfig) -> Masquerader? {
+        let a = config.addressing
+        let m = Masquerader(
+            MasqueradeRules(
+                masqueradeAs: a.masqueradeAs, masqueradeDomains: a.masqueradeDomains,
+                localHostNames: config.localDomains, exposedUsers: a.exposedUsers,
+                entireDomain: a.masqueradeEntireDomain, envelope: a.masqueradeEnvelope,
+                alwaysAddDomain: a.alwaysAddDomain, hostName: config.myHostname))
+        return m.isActive ? m : nil
+    }
 
     /// The lookup's SASL mechanisms, cached; a reload asks again.
     var mechanisms: [String]? {
@@ -71,6 +91,7 @@ final class SMTPServer: @unchecked Sendable {
         state.withLockedValue {
             $0.config = config
             $0.mechanisms = nil
+            $0.masquerader = Self.masquerader(config)
             $0.limiter.maxTotal = config.maxConnections
             $0.limiter.maxPerClient = config.maxConnectionsPerClient
             $0.limiter.maxRatePerClient = config.maxConnectionRatePerClient

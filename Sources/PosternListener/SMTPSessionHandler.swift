@@ -127,7 +127,8 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             protocolFlags: (tls: tlsInfo != nil, authenticated: false),
             startTLSAvailable: server.tlsContext != nil && !kind.implicitTLS, authMechanisms: mechanisms,
             authAllowCleartext: config.security.authAllowCleartext, authRequired: kind.requiresAuthentication,
-            maxAuthFailures: config.security.authMaxFailures, tlsDescription: tlsInfo?.description)
+            maxAuthFailures: config.security.authMaxFailures, tlsDescription: tlsInfo?.description,
+            masquerader: server.masquerader)
         var m = SMTPServerStateMachine(settings: settings, clientAddress: client.address)
         let rejection =
             verdict.action == .reject
@@ -414,7 +415,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         spoolFD = -1
         queueID = nil
         let request = CommitRequest(
-            queueID: id, sender: message.sender,
+            queueID: id, sender: server.masquerader?.rewrite(envelopeSender: message.sender) ?? message.sender,
             recipients: message.recipients.map {
                 Recipient(
                     address: $0.address, localUser: $0.localUser, notify: Self.notify($0.notify),

@@ -51,6 +51,8 @@ struct MessageAssembler: Sendable {
     let messageID: String?
     /// X-Authentication-Warning: values, always added.
     let warnings: [String]
+    /// Rewrites the sender fields of the header section once it is whole.
+    let masquerader: Masquerader?
 
     /// Message octets seen, as the client sent them (after DATA's
     /// unstuffing), whether written or not.
@@ -66,11 +68,23 @@ struct MessageAssembler: Sendable {
     private var sawDate = false
     private var sawMessageID = false
 
-    init(limits: Limits, date: String?, messageID: String?, warnings: [String] = []) {
+    init(
+        limits: Limits, date: String?, messageID: String?, warnings: [String] = [], masquerader: Masquerader? = nil
+    ) {
         self.limits = limits
         self.date = date
         self.messageID = messageID
         self.warnings = warnings
+        self.masquerader = masquerader
+    }
+
+    /// The header section as it goes out: masqueraded when configured.
+    /// Only complete lines are given to the masquerader; a section whose
+    /// last line has no line ending (a BDAT message that is all header)
+    /// goes out as received.
+    private func section(_ lines: ArraySlice<UInt8>) -> [UInt8] {
+        guard let masquerader, masquerader.isActive, lines.last == ASCII.lf else { return Array(lines) }
+        return masquerader.rewriteHeaderSection(lines)
     }
 
     var sizeExceeded: Bool { contentSize > limits.maxMessageSize }
@@ -135,14 +149,14 @@ struct MessageAssembler: Sendable {
                 problem = .malformed("line \(lineCount): \(reason)")
             }
             guard !isDoomed else { return release() }
-            output.append(contentsOf: buffer)
+            output.append(contentsOf: section(buffer[...]))
             let added = addedHeaders()
             if !added.isEmpty {
                 output.append(contentsOf: ASCII.crlf)
                 output.append(contentsOf: added)
             }
         } else {
-            output.append(contentsOf: buffer)
+            output.append(contentsOf: section(buffer[...]))
             output.append(contentsOf: addedHeaders())
         }
         buffer = []
@@ -165,7 +179,7 @@ struct MessageAssembler: Sendable {
         if contentEnd > lineStart && buffer[contentEnd - 1] == ASCII.cr { contentEnd -= 1 }
         switch classify(buffer[lineStart..<contentEnd]) {
         case .endOfSection:
-            output.append(contentsOf: buffer[..<lineStart])
+            output.append(contentsOf: section(buffer[..<lineStart]))
             output.append(contentsOf: addedHeaders())
             output.append(contentsOf: buffer[lineStart...])
             buffer = []

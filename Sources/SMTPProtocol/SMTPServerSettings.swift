@@ -74,6 +74,10 @@ public struct SMTPServerSettings: Sendable {
     /// "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)", for
     /// the Received: line; set by the I/O layer with `tlsEstablished`.
     public var tlsDescription: String?
+    /// Masquerading of the sender fields of each message's header section
+    /// (and, under masquerade_envelope, of MAIL FROM, by the I/O layer);
+    /// nil: none.
+    public var masquerader: Masquerader?
 
     public init(
         hostname: String, greeting: String, maxMessageSize: Int = 10_485_760, maxRecipients: Int = 100,
@@ -83,7 +87,8 @@ public struct SMTPServerSettings: Sendable {
         commandTimeout: Int = 300, dataTimeout: Int = 180,
         protocolFlags: (tls: Bool, authenticated: Bool) = (tls: false, authenticated: false),
         startTLSAvailable: Bool = false, authMechanisms: [String] = [], authAllowCleartext: Bool = false,
-        authRequired: Bool = false, maxAuthFailures: Int = 3, tlsDescription: String? = nil
+        authRequired: Bool = false, maxAuthFailures: Int = 3, tlsDescription: String? = nil,
+        masquerader: Masquerader? = nil
     ) {
         self.hostname = hostname
         self.greeting = greeting
@@ -107,5 +112,6 @@ public struct SMTPServerSettings: Sendable {
         self.authRequired = authRequired
         self.maxAuthFailures = maxAuthFailures
         self.tlsDescription = tlsDescription
+        self.masquerader = masquerader
     }
 }

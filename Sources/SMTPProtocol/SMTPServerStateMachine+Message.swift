@@ -23,7 +23,7 @@ extension SMTPServerStateMachine {
             date: settings.addMissingHeaders ? ReceivedHeader.clean(date) : nil,
             messageID: settings.addMissingHeaders
                 ? AddedHeaders.messageID(queueID: queueID, date: date, hostname: settings.hostname) : nil,
-            warnings: authenticationWarnings())
+            warnings: authenticationWarnings(), masquerader: settings.masquerader)
         message = OpenMessage(queueID: queueID, receiver: receiver, assembler: assembler, written: header.count)
         actions.append(.writeMessageData(header))
     }
