@@ -109,10 +109,13 @@ public struct WorkerIdentity: Equatable, Sendable {
     /// into before it drops to the user; such a worker does nothing else.
     /// Empty for a mailbox worker.
     public var jail: String
+    /// MyHostname, to write the local names a `.forward` lists as addresses.
+    public var hostname: String
 
     public init(
         user: String, uid: UInt32, gid: UInt32, groups: [UInt32], home: String, mailDirectory: String,
-        homeMailbox: String = "", smrshDirectory: String = "", pipeTimeout: UInt32 = 0, jail: String = ""
+        homeMailbox: String = "", smrshDirectory: String = "", pipeTimeout: UInt32 = 0, jail: String = "",
+        hostname: String = ""
     ) {
         self.user = user
         self.uid = uid
@@ -124,6 +127,7 @@ public struct WorkerIdentity: Equatable, Sendable {
         self.smrshDirectory = smrshDirectory
         self.pipeTimeout = pipeTimeout
         self.jail = jail
+        self.hostname = hostname
     }
 }
 

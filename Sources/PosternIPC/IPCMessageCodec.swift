@@ -115,6 +115,7 @@ extension IPCMessage {
             w.string(identity.smrshDirectory)
             w.u32(identity.pipeTimeout)
             w.string(identity.jail)
+            w.string(identity.hostname)
         }
     }
 
@@ -294,10 +295,12 @@ extension IPCMessage {
             let smrsh = try r.field("smrsh")
             let pipeTimeout = try r.u32()
             let jail = try r.field("jail")
+            let hostname = try r.field("hostname", limit: 255)
             message = .assignWorker(
                 WorkerIdentity(
                     user: user, uid: uid, gid: gid, groups: groups, home: home, mailDirectory: mailDirectory,
-                    homeMailbox: homeMailbox, smrshDirectory: smrsh, pipeTimeout: pipeTimeout, jail: jail))
+                    homeMailbox: homeMailbox, smrshDirectory: smrsh, pipeTimeout: pipeTimeout, jail: jail,
+                    hostname: hostname))
         }
         try r.expectEnd()
         return message

@@ -22,11 +22,15 @@ public enum LocalRole {
             PrivilegeDrop(account: nil, groups: [], chrootDirectory: nil, keep: localDeliveryCapabilities))
         let pool = WorkerPool(
             config: start.config, mailGroup: mailGroup, logMode: start.logMode, logger: start.logger)
-        let service = LocalService(pool: pool, logger: start.logger, start: start)
+        let aliases = LocalAliases(config: start.config, logger: start.logger)
+        let service = LocalService(pool: pool, aliases: aliases, logger: start.logger, start: start)
         start.serveMaster(
             MasterHandlers(
                 attach: { role, fd in service.attach(role, fd: fd) },
-                reload: { pool.update(config: $0) },
+                reload: {
+                    pool.update(config: $0)
+                    aliases.update(config: $0)
+                },
                 shutdown: {
                     pool.closeAll()
                     reapWorkers(within: 2)
@@ -50,15 +54,19 @@ private func reapWorkers(within seconds: Double) {
 }
 
 /// Splits a delivery job by recipient user, hands each part to that user's
-/// worker, and answers the queue once every part has an outcome.
+/// worker, and answers the queue once every part has an outcome. Alias
+/// names are expanded here (the aliases are root's file, and expanding
+/// writes nothing); `/dev/null` is a delivery that needs no worker.
 final class LocalService: @unchecked Sendable {
     let pool: WorkerPool
+    let aliases: LocalAliases
     let logger: Logger
     let start: ChildStart
     private let peers = PeerChannels()
 
-    init(pool: WorkerPool, logger: Logger, start: ChildStart) {
+    init(pool: WorkerPool, aliases: LocalAliases, logger: Logger, start: ChildStart) {
         self.pool = pool
+        self.aliases = aliases
         self.logger = logger
         self.start = start
     }
@@ -81,11 +89,26 @@ final class LocalService: @unchecked Sendable {
             return
         }
         var byUser: [String: [DeliveryRecipient]] = [:]
-        for r in job.recipients { byUser[r.localUser, default: []].append(r) }
-        let collector = OutcomeCollector(parts: byUser.count) { outcomes in
+        var settled: [RecipientOutcome] = []
+        for r in job.recipients {
+            switch r.target {
+            case .name where aliases.isAlias(r.localUser):
+                let outcome = aliases.expand(r.localUser, recipient: r)
+                logger.info("to=<\(r.address)>: \(outcome.text)", metadata: ["qid": "\(job.queueID)"])
+                settled.append(outcome)
+            case .file(let path) where SafeFilePath.isDevNull(path):
+                settled.append(RecipientOutcome(index: r.index, status: .delivered, text: "discarded to /dev/null"))
+            case .file(let path) where !path.hasSuffix("/"):
+                byUser[WorkerPool.key(user: r.localUser, jailed: true), default: []].append(r)
+            default:
+                byUser[WorkerPool.key(user: r.localUser, jailed: false), default: []].append(r)
+            }
+        }
+        let collector = OutcomeCollector(parts: byUser.count + 1) { outcomes in
             close(fd)
             try? channel.respond(to: frame.requestID, with: .deliveryResult(job.queueID, outcomes))
         }
+        collector.add(settled)
         for (user, recipients) in byUser {
             let part = DeliveryJob(
                 queueID: job.queueID, sender: job.sender, arrival: job.arrival, recipients: recipients)

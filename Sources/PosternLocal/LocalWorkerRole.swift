@@ -31,16 +31,23 @@ public enum LocalWorkerRole {
             exit(1)
         }
         let account = SystemAccount(name: identity.user, uid: identity.uid, gid: identity.gid, home: identity.home)
+        // A file worker chroots into the SafeFileEnvironment first (it still
+        // holds CAP_SYS_CHROOT), then becomes the user: every path it opens
+        // is inside the jail, opened with the user's rights.
+        let jail = identity.jail.isEmpty ? nil : identity.jail
         do {
             try PrivilegeDrop(
-                account: account, groups: identity.groups.map { gid_t($0) }, chrootDirectory: nil, keep: [],
+                account: account, groups: identity.groups.map { gid_t($0) }, chrootDirectory: jail, keep: [],
                 dropBoundingSet: false
             ).apply()
         } catch {
             logger.critical("privilege drop to \(identity.user) failed: \(error)")
             exit(1)
         }
-        let mailbox = MailboxLocation(directory: identity.mailDirectory, user: identity.user)
+        // A program that exits without reading its input must cost an EPIPE
+        // on the write, not this worker.
+        signal(SIGPIPE, SIG_IGN)
+        let delivery = WorkerDelivery(identity: identity, logger: logger)
         while true {
             let frame: Frame?
             do {
@@ -55,64 +62,13 @@ public enum LocalWorkerRole {
                 logger.error("unexpected \(frame.message.kind) from local")
                 exit(1)
             }
-            let outcomes = job.recipients.map { recipient -> RecipientOutcome in
-                guard recipient.localUser == identity.user else {
-                    // Never write for another user, whatever local asks.
-                    return RecipientOutcome(index: recipient.index, status: .deferred, text: "4.3.0 wrong worker")
-                }
-                if !identity.homeMailbox.isEmpty {
-                    return deliverToMaildir(job, recipient, fd: fd, identity: identity, logger: logger)
-                }
-                return deliver(job, recipient, fd: fd, mailbox: mailbox, uid: identity.uid, logger: logger)
-            }
+            let outcomes = job.recipients.map { delivery.deliver(job, $0, messageFD: fd) }
             close(fd)
             do {
                 try channel.respond(to: frame.requestID, with: .deliveryResult(job.queueID, outcomes))
             } catch {
                 exit(1)
             }
-        }
-    }
-
-    /// `HomeMailbox`: the Maildir under the recipient's home.
-    private static func deliverToMaildir(
-        _ job: DeliveryJob, _ recipient: DeliveryRecipient, fd: Int32, identity: WorkerIdentity, logger: Logger
-    ) -> RecipientOutcome {
-        let headers = ["Return-Path: <\(job.sender)>", "Delivered-To: \(recipient.address)"]
-        let place = identity.home + "/" + identity.homeMailbox
-        do {
-            let n = try MaildirDelivery.deliver(
-                home: identity.home, maildir: identity.homeMailbox, messageFD: fd,
-                expectedOwner: uid_t(identity.uid), extraHeaders: headers)
-            return RecipientOutcome(
-                index: recipient.index, status: .delivered, text: "delivered to maildir, \(n) bytes")
-        } catch .unsafeMailbox(let reason) {
-            logger.error("refusing maildir \(place): \(reason)", metadata: ["qid": "\(job.queueID)"])
-            return RecipientOutcome(index: recipient.index, status: .deferred, text: "4.2.0 unsafe maildir: \(reason)")
-        } catch {
-            return RecipientOutcome(index: recipient.index, status: .deferred, text: "4.2.0 maildir: \(error)")
-        }
-    }
-
-    private static func deliver(
-        _ job: DeliveryJob, _ recipient: DeliveryRecipient, fd: Int32, mailbox: MailboxLocation, uid: UInt32,
-        logger: Logger
-    ) -> RecipientOutcome {
-        let headers = [
-            "Return-Path: <\(job.sender)>",
-            "Delivered-To: \(recipient.address)",
-        ]
-        do {
-            let n = try MboxDelivery.deliver(
-                path: mailbox.path, messageFD: fd, envelopeSender: job.sender, arrival: job.arrival,
-                expectedOwner: uid_t(uid), extraHeaders: headers)
-            return RecipientOutcome(
-                index: recipient.index, status: .delivered, text: "delivered to mailbox, \(n) bytes")
-        } catch .unsafeMailbox(let reason) {
-            logger.error("refusing mailbox \(mailbox.path): \(reason)", metadata: ["qid": "\(job.queueID)"])
-            return RecipientOutcome(index: recipient.index, status: .deferred, text: "4.2.0 unsafe mailbox: \(reason)")
-        } catch {
-            return RecipientOutcome(index: recipient.index, status: .deferred, text: "4.2.0 mailbox: \(error)")
         }
     }
 }

@@ -38,6 +38,7 @@ final class WorkerPool: @unchecked Sendable {
     private var idleTimeout: Double
     private var mailDirectory: String
     private var homeMailbox: String
+    private var config: PosternConfig
     private let mailGroup: gid_t
     private let logMode: String
     private let logger: Logger
@@ -47,6 +48,7 @@ final class WorkerPool: @unchecked Sendable {
         self.idleTimeout = Double(config.localWorkerIdleTimeout)
         self.mailDirectory = config.mailDirectory
         self.homeMailbox = config.homeMailbox
+        self.config = config
         self.mailGroup = mailGroup
         self.logMode = logMode
         self.logger = logger
@@ -58,8 +60,14 @@ final class WorkerPool: @unchecked Sendable {
             idleTimeout = Double(config.localWorkerIdleTimeout)
             mailDirectory = config.mailDirectory
             homeMailbox = config.homeMailbox
+            self.config = config
         }
     }
+
+    /// The pool's key for a user's worker: mailbox workers by the user
+    /// name, SafeFileEnvironment workers by the name and "/jail" (no user
+    /// name holds a slash), so one user's two kinds never mix.
+    static func key(user: String, jailed: Bool) -> String { jailed ? user + "/jail" : user }
 
     func deliver(_ job: DeliveryJob, user: String, messageFD: Int32, completion: @escaping ([RecipientOutcome]) -> Void)
     {
@@ -147,17 +155,27 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     private func spawnWorker(for user: String) -> Result<Worker, WorkerSpawnFailure> {
+        let jailed = user.hasSuffix("/jail")
+        let name = jailed ? String(user.dropLast("/jail".count)) : user
         let account: SystemAccount
         do {
-            account = try SystemAccount.lookup(user)
+            account = try SystemAccount.lookup(name)
         } catch {
             return .failure(WorkerSpawnFailure((.failed, "5.1.1 user unknown")))
         }
-        let groups = Array(Set(account.supplementaryGroups() + [mailGroup])).map { UInt32($0) }.sorted()
-        let (directory, maildir) = lock.withLock { (mailDirectory, homeMailbox) }
+        guard account.uid != 0 || !jailed else {
+            // Files are never written as root, whatever an alias says.
+            return .failure(WorkerSpawnFailure((.failed, "5.7.1 file deliveries do not run as root")))
+        }
+        // The mail group is for the mbox directory; a file worker has no
+        // business there.
+        let groups = Array(Set(account.supplementaryGroups() + (jailed ? [] : [mailGroup]))).map { UInt32($0) }.sorted()
+        let (directory, maildir, config) = lock.withLock { (mailDirectory, homeMailbox, self.config) }
         let identity = WorkerIdentity(
-            user: user, uid: account.uid, gid: account.gid, groups: groups, home: account.home,
-            mailDirectory: directory, homeMailbox: maildir)
+            user: name, uid: account.uid, gid: account.gid, groups: groups, home: account.home,
+            mailDirectory: directory, homeMailbox: maildir, smrshDirectory: config.smrshDirectory,
+            pipeTimeout: UInt32(config.addressing.pipeTimeout), jail: jailed ? config.safeFileEnvironment : "",
+            hostname: config.myHostname)
         do {
             let (mine, theirs) = try ChildSpawn.socketPair()
             let devNull = open("/dev/null", O_WRONLY | O_CLOEXEC)

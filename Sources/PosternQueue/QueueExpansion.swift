@@ -7,10 +7,6 @@ import PosternIPC
 /// recipient is delivered, retried and bounced like one from RCPT, and the
 /// sender's DSN requests carry over.
 extension QueueService {
-    /// How many recipients one message may reach through expansion; beyond
-    /// it the rest fail (a mailing list this large belongs in a list server).
-    static let maxExpandedRecipients = 10_000
-
     /// A remote address an alias or `.forward` named is routed by the lookup
     /// as a RCPT from a client that may relay would be (virtusertable,
     /// local domains, the relay tricks taken off), so that `bob@ourdomain`
@@ -96,16 +92,24 @@ extension QueueService {
         }
         return result
     }
+}
+
+/// The pure part of expansion: which members a message gains.
+enum RecipientExpansion {
+    /// How many recipients one message may reach through expansion; beyond
+    /// it the rest fail (a mailing list this large belongs in a list server).
+    static let maxRecipients = 10_000
 
     /// Adds an expanded recipient's members after it; returns how many were
     /// new. A member already in the message (the same user and target, or
     /// the same remote address) is not added again: that ends alias and
     /// `.forward` loops (`a -> b -> a`) and sends a list's copy once to a
     /// member listed twice.
-    func addExpansion(
+    static func add(
         _ members: [ExpandedRecipient], parent: Int, refusals: [String: String], to envelope: inout Envelope
     ) -> (added: Int, refused: [String]) {
-        var seen = Set(envelope.recipients.map(Self.expansionKey))
+        guard envelope.recipients.indices.contains(parent) else { return (0, []) }
+        var seen = Set(envelope.recipients.map(key))
         let from = envelope.recipients[parent]
         // The parent answers NOTIFY=SUCCESS itself (it was expanded); its
         // members report failures and delays as it asked.
@@ -125,9 +129,9 @@ extension QueueService {
                 recipient.lastResult = reason
                 refused.append(member.address)
             } else {
-                guard seen.insert(Self.expansionKey(recipient)).inserted else { continue }
+                guard seen.insert(key(recipient)).inserted else { continue }
             }
-            guard envelope.recipients.count < Self.maxExpandedRecipients else {
+            guard envelope.recipients.count < maxRecipients else {
                 refused.append(member.address)
                 continue
             }
@@ -141,7 +145,7 @@ extension QueueService {
         return (added, refused)
     }
 
-    private static func expansionKey(_ r: Recipient) -> String {
+    static func key(_ r: Recipient) -> String {
         if r.isRemote { return "@" + r.address.lowercased() }
         switch r.target {
         // A name and a user resolve the same way after aliases; both reach

@@ -168,7 +168,7 @@ extension QueueService {
                 logger.info(
                     "to=<\(address)>, relay=\(relay), status=bounced (\(outcome.text))", metadata: ["qid": "\(id)"])
             case .expanded:
-                let (added, refused) = addExpansion(
+                let (added, refused) = RecipientExpansion.add(
                     outcome.expansion, parent: i, refusals: refusals, to: &envelope)
                 envelope.recipients[i].state = .delivered
                 expanded = expanded || added > 0

@@ -8,7 +8,7 @@ struct PosternCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "postern",
         abstract: "A privilege-separated mail transfer agent.",
-        subcommands: [Daemon.self, Check.self, Queue.self, Mailq.self])
+        subcommands: [Daemon.self, Check.self, Queue.self, Mailq.self, Newaliases.self])
 }
 
 struct ConfigOption: ParsableArguments {
@@ -50,12 +50,18 @@ struct Check: ParsableCommand {
             throw ExitCode(1)
         case .success(let config):
             print(config.render(), terminator: "")
+            // The maps: a line with an error is ignored by the daemon, so
+            // check says so and fails.
+            let mapErrors = MapCheck.checkAll(config)
             // The certificate and key: an expired, not-yet-valid or
             // soon-expiring certificate, or a key that does not match it.
-            guard let chain = config.security.tlsCertificateFile, let key = config.security.tlsKeyFile else { return }
+            guard let chain = config.security.tlsCertificateFile, let key = config.security.tlsKeyFile else {
+                if mapErrors > 0 { throw ExitCode(1) }
+                return
+            }
             let problems = TLSCertificateCheck.problems(chain: chain, key: key, now: time(nil))
             for problem in problems { fputs("postern check: \(problem)\n", stderr) }
-            if problems.contains(where: { $0.severity == .error }) { throw ExitCode(1) }
+            if problems.contains(where: { $0.severity == .error }) || mapErrors > 0 { throw ExitCode(1) }
         }
     }
 }

@@ -33,4 +33,9 @@ let arguments = CommandLine.arguments
 if arguments.count > 1 && arguments[1] == Role.childArgument {
     runChild(arguments)
 }
-PosternCommand.main()
+// Sendmail's names for its commands, when installed as links to postern.
+switch arguments.first.map({ String($0.split(separator: "/").last ?? "") }) {
+case "newaliases": PosternCommand.main(["newaliases"] + arguments.dropFirst())
+case "mailq": PosternCommand.main(["mailq"] + arguments.dropFirst())
+default: PosternCommand.main()
+}

@@ -404,11 +404,13 @@ def assert_nothing_delivered(d, users=("pt-alice", "pt-bob"), settle: float = 1.
 
 @contextlib.contextmanager
 def fresh_daemon(postern_bin, options: dict[str, object] | None = None, access: str | None = None,
-                 domain: str = "example.test"):
+                 domain: str = "example.test", files: dict[str, str] | None = None, before_start=None):
     """A daemon on a jail of its own, for a module-scoped fixture (the
     conftest fixtures are per test): `options` written into postern.conf
     and `access` into the access map before it starts; killed and removed
-    afterwards."""
+    afterwards. `files` are written into the configuration directory
+    (maps: aliases, virtusertable...), and `before_start(jail)` may prepare
+    anything else."""
     import conftest
     from daemon import Daemon
 
@@ -426,6 +428,10 @@ def fresh_daemon(postern_bin, options: dict[str, object] | None = None, access: 
             set_options(jail.config, options)
         if access is not None:
             (jail.config_dir / "access").write_text(access)
+        for name, text in (files or {}).items():
+            (jail.config_dir / name).write_text(text)
+        if before_start is not None:
+            before_start(jail)
         d = Daemon(jail, postern_bin)
         d.start()
         yield d

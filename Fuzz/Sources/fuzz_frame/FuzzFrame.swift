@@ -89,7 +89,8 @@ func checkFields(_ message: IPCMessage) {
         }
     case .assignWorker(let identity):
         check(identity.groups.count <= IPCLimits.maxGroups, "too many groups")
-        [identity.user, identity.home, identity.mailDirectory, identity.homeMailbox, identity.smrshDirectory, identity.jail]
+        [identity.user, identity.home, identity.mailDirectory, identity.homeMailbox, identity.smrshDirectory, identity.jail,
+            identity.hostname]
             .forEach(field)
     case .mechanisms(let names):
         check(names.count <= IPCLimits.maxMechanisms, "too many mechanisms")

@@ -1,0 +1,111 @@
+import ArgumentParser
+import Glibc
+import PosternAliases
+import PosternCore
+import PosternLookup
+
+/// `postern newaliases` (and `newaliases`): checks ConfigDirectory/aliases
+/// and, when it has no errors, asks the running daemon to reload it. The
+/// maps are text read on every reload (no database to rebuild), so this is
+/// Sendmail's `newaliases` without the makemap step: what it adds is the
+/// check, with file:line for every problem, before the daemon sees the file.
+struct Newaliases: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check the aliases file and make the daemon reload it.")
+
+    @OptionGroup var options: ConfigOption
+
+    func run() throws {
+        let config = try MapCheck.loadConfig(options.config)
+        let path = config.configDirectory + "/aliases"
+        guard let text = MapCheck.read(path) else {
+            fputs("postern newaliases: \(path): \(String(cString: strerror(errno)))\n", stderr)
+            throw ExitCode(1)
+        }
+        let (table, problems) = AliasesFile.parse(text: text, file: path)
+        let errors = MapCheck.report(problems)
+        print("\(path): \(table.count) aliases")
+        guard errors == 0 else {
+            fputs("postern newaliases: \(errors) errors; the daemon was not asked to reload\n", stderr)
+            throw ExitCode(1)
+        }
+        MapCheck.signalDaemon(config, command: "newaliases")
+    }
+}
+
+/// The checks `postern check` and `newaliases` share.
+enum MapCheck {
+    static func loadConfig(_ path: String) throws -> PosternConfig {
+        switch ConfigLoader.load(path: path) {
+        case .failure(let errors):
+            fputs("\(errors)\n", stderr)
+            throw ExitCode(1)
+        case .success(let config): return config
+        }
+    }
+
+    /// The file's text; nil (errno set) when it cannot be read.
+    static func read(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while bytes.count <= 16 << 20 {
+            let n = Glibc.read(fd, &chunk, chunk.count)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Prints the problems (errors and warnings) to stderr; returns the
+    /// number of errors.
+    static func report(_ problems: [MapProblem]) -> Int {
+        for problem in problems { fputs("\(problem)\n", stderr) }
+        return problems.filter { $0.severity == .error }.count
+    }
+
+    /// Every map of the configuration directory that exists, checked.
+    static func checkAll(_ config: PosternConfig) -> Int {
+        let directory = config.configDirectory
+        var errors = 0
+        func check(_ name: String, _ parse: (String, String) -> [MapProblem]) {
+            let path = directory + "/" + name
+            guard let text = read(path) else { return }
+            errors += report(parse(text, path))
+        }
+        check("access") { AccessMap.parse(text: $0, file: $1).1 }
+        check("local-host-names") { LocalHostNames.parse(text: $0, file: $1).1 }
+        check("aliases") { AliasesFile.parse(text: $0, file: $1).1 }
+        check("virtusertable") { Virtusertable.parse(text: $0, file: $1).1 }
+        check("mailertable") { Mailertable.parse(text: $0, file: $1).1 }
+        return errors
+    }
+
+    /// SIGHUP to the master named by RunDirectory/postern.pid, if it runs.
+    static func signalDaemon(_ config: PosternConfig, command: String) {
+        let pidPath = config.runDirectory + "/postern.pid"
+        guard let text = read(pidPath),
+            let pid = Int32(text.trimmingCharacters(in: [" ", "\n"])), pid > 1
+        else {
+            print("the daemon is not running; it reads the file when it starts")
+            return
+        }
+        if kill(pid, SIGHUP) == 0 {
+            print("the daemon (pid \(pid)) is reloading")
+        } else {
+            fputs("postern \(command): cannot signal pid \(pid): \(String(cString: strerror(errno)))\n", stderr)
+        }
+    }
+}
+
+extension String {
+    fileprivate func trimmingCharacters(in set: Set<Character>) -> String {
+        var s = Substring(self)
+        while let f = s.first, set.contains(f) { s = s.dropFirst() }
+        while let l = s.last, set.contains(l) { s = s.dropLast() }
+        return String(s)
+    }
+}
