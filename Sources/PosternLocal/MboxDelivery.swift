@@ -321,7 +321,7 @@ public struct MboxDelivery {
 
     /// O_NONBLOCK was only there to make opening a FIFO fail fast; writes to
     /// a regular file must block normally (and report short writes as such).
-    private static func clearNonBlocking(fd: Int32, path: String) throws(MboxError) {
+    static func clearNonBlocking(fd: Int32, path: String) throws(MboxError) {
         let flags = fcntl(fd, F_GETFL)
         guard flags >= 0 else {
             throw .io(operation: "fcntl F_GETFL \(path)", errno: errno)
@@ -344,7 +344,7 @@ public struct MboxDelivery {
 
     /// Streams the message into the mailbox: preamble, mboxrd-encoded
     /// message, closing blank line, then fsync. Returns the bytes written.
-    private static func append(
+    static func append(
         to fd: Int32, preamble: [UInt8], messageFD: Int32, chunkSize: Int
     ) throws(MboxError) -> Int {
         var encoder = MboxrdEncoder()
