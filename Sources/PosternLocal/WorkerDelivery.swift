@@ -42,7 +42,7 @@ struct WorkerDelivery {
                 extraHeaders: headers(job, recipient),
                 options: PipeDelivery.Options(timeLimit: .seconds(Int(max(identity.pipeTimeout, 1)))))
             logger.info(
-                "pipe \\(LogText.shown(command)) as \\(identity.user): \\(result.text)", metadata: ["qid": "\\(qid)"])
+                "pipe \(LogText.shown(command)) as \(identity.user): \(result.text)", metadata: ["qid": "\(qid)"])
             return outcome(recipient, result.status, result.text)
         case .file(let path) where path.hasSuffix("/"):
             return deliverToMaildir(path, job, recipient, fd: fd)
@@ -56,35 +56,35 @@ struct WorkerDelivery {
     }
 
     private func headers(_ job: DeliveryJob, _ recipient: DeliveryRecipient) -> [String] {
-        ["Return-Path: <\\(job.sender)>", "Delivered-To: \\(recipient.address)"]
+        ["Return-Path: <\(job.sender)>", "Delivered-To: \(recipient.address)"]
     }
 
     /// The `.forward`'s members, or nil to deliver to the mailbox (no file,
     /// an unsafe one, or one that names nothing usable).
     private func forward(_ job: DeliveryJob, _ recipient: DeliveryRecipient) -> RecipientOutcome? {
-        let qid = ["qid": Logger.MetadataValue.string("\\(job.queueID)")]
+        let qid = ["qid": Logger.MetadataValue.string("\(job.queueID)")]
         switch ForwardFile.read(home: identity.home, uid: uid_t(identity.uid)) {
         case .absent:
             return nil
         case .unsafe(let reason):
-            logger.warning("ignoring .forward of \\(identity.user): \\(reason)", metadata: qid)
+            logger.warning("ignoring .forward of \(identity.user): \(reason)", metadata: qid)
             return nil
         case .text(let text):
             let file = identity.home + "/.forward"
             let (parsed, problems) = AliasesFile.parseTargetList(text: text, file: file)
-            for problem in problems { logger.warning("\\(problem)", metadata: qid) }
+            for problem in problems { logger.warning("\(problem)", metadata: qid) }
             guard case .success(let targets) = parsed else {
-                logger.warning("ignoring .forward of \\(identity.user): too many entries", metadata: qid)
+                logger.warning("ignoring .forward of \(identity.user): too many entries", metadata: qid)
                 return nil
             }
             let (members, skipped) = ForwardMembers.members(
                 targets, user: identity.user, home: identity.home, address: recipient.address,
                 hostname: identity.hostname)
-            for item in skipped { logger.warning("\\(file): skipped \\(item)", metadata: qid) }
+            for item in skipped { logger.warning("\(file): skipped \(item)", metadata: qid) }
             guard !members.isEmpty else { return nil }
             return RecipientOutcome(
                 index: recipient.index, status: .expanded,
-                text: "forwarded by \\(file) to \\(members.count) recipients", expansion: members)
+                text: "forwarded by \(file) to \(members.count) recipients", expansion: members)
         }
     }
 
@@ -97,12 +97,12 @@ struct WorkerDelivery {
             let n = try MboxDelivery.deliver(
                 path: path, messageFD: fd, envelopeSender: job.sender, arrival: job.arrival,
                 expectedOwner: uid_t(identity.uid), extraHeaders: headers(job, recipient))
-            return outcome(recipient, .delivered, "delivered to mailbox, \\(n) bytes")
+            return outcome(recipient, .delivered, "delivered to mailbox, \(n) bytes")
         } catch .unsafeMailbox(let reason) {
-            logger.error("refusing mailbox \\(path): \\(reason)", metadata: ["qid": "\\(job.queueID)"])
-            return outcome(recipient, .deferred, "4.2.0 unsafe mailbox: \\(reason)")
+            logger.error("refusing mailbox \(path): \(reason)", metadata: ["qid": "\(job.queueID)"])
+            return outcome(recipient, .deferred, "4.2.0 unsafe mailbox: \(reason)")
         } catch {
-            return outcome(recipient, .deferred, "4.2.0 mailbox: \\(error)")
+            return outcome(recipient, .deferred, "4.2.0 mailbox: \(error)")
         }
     }
 
@@ -115,19 +115,19 @@ struct WorkerDelivery {
     {
         let home = identity.home.hasSuffix("/") ? String(identity.home.dropLast()) : identity.home
         guard path.hasPrefix(home + "/"), path.count > home.count + 1 else {
-            return outcome(recipient, .failed, "5.7.1 Maildir \\(LogText.shown(path)) is not below the home of \\(identity.user)")
+            return outcome(recipient, .failed, "5.7.1 Maildir \(LogText.shown(path)) is not below the home of \(identity.user)")
         }
         let relative = String(path.dropFirst(home.count + 1))
         do {
             let n = try MaildirDelivery.deliver(
                 home: home, maildir: relative, messageFD: fd, expectedOwner: uid_t(identity.uid),
                 extraHeaders: headers(job, recipient))
-            return outcome(recipient, .delivered, "delivered to maildir, \\(n) bytes")
+            return outcome(recipient, .delivered, "delivered to maildir, \(n) bytes")
         } catch .unsafeMailbox(let reason) {
-            logger.error("refusing maildir \\(path): \\(reason)", metadata: ["qid": "\\(job.queueID)"])
-            return outcome(recipient, .deferred, "4.2.0 unsafe maildir: \\(reason)")
+            logger.error("refusing maildir \(path): \(reason)", metadata: ["qid": "\(job.queueID)"])
+            return outcome(recipient, .deferred, "4.2.0 unsafe maildir: \(reason)")
         } catch {
-            return outcome(recipient, .deferred, "4.2.0 maildir: \\(error)")
+            return outcome(recipient, .deferred, "4.2.0 maildir: \(error)")
         }
     }
 
@@ -136,7 +136,7 @@ struct WorkerDelivery {
     private func deliverToFile(_ target: String, _ job: DeliveryJob, _ recipient: DeliveryRecipient, fd: Int32)
         -> RecipientOutcome
     {
-        let qid = ["qid": Logger.MetadataValue.string("\\(job.queueID)")]
+        let qid = ["qid": Logger.MetadataValue.string("\(job.queueID)")]
         do throws(SafeFileError) {
             let path = try SafeFilePath(target: target, jail: identity.jail)
             let root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -145,11 +145,11 @@ struct WorkerDelivery {
             let n = try SafeFileDelivery.deliver(
                 to: path, root: root, messageFD: fd, envelopeSender: job.sender, arrival: job.arrival,
                 extraHeaders: headers(job, recipient))
-            logger.info("file \\(identity.jail)\\(path) as \\(identity.user): \\(n) bytes", metadata: qid)
-            return outcome(recipient, .delivered, "delivered to file \\(path), \\(n) bytes")
+            logger.info("file \(identity.jail)\(path) as \(identity.user): \(n) bytes", metadata: qid)
+            return outcome(recipient, .delivered, "delivered to file \(path), \(n) bytes")
         } catch {
-            logger.error("file \\(LogText.shown(target)) as \\(identity.user): \\(error)", metadata: qid)
-            return outcome(recipient, error.isPermanent ? .failed : .deferred, "\\(error.enhancedStatus) \\(error)")
+            logger.error("file \(LogText.shown(target)) as \(identity.user): \(error)", metadata: qid)
+            return outcome(recipient, error.isPermanent ? .failed : .deferred, "\(error.enhancedStatus) \(error)")
         }
     }
 
