@@ -161,6 +161,11 @@ public struct PosternConfig: Equatable, Sendable {
         self.addressing = AddressingConfig()
     }
 
+    /// The domain local names are written in when they become addresses
+    /// (an alias's or a .forward's members): the first of LocalDomains,
+    /// which are the names mail is accepted for (MyHostname need not be).
+    public var primaryDomain: String { localDomains.first ?? myHostname }
+
     /// What the socket at `address` speaks.
     public func kind(of address: ListenAddress) -> ListenKind { listenKinds[address] ?? .smtp }
 

@@ -175,7 +175,7 @@ final class WorkerPool: @unchecked Sendable {
             user: name, uid: account.uid, gid: account.gid, groups: groups, home: account.home,
             mailDirectory: directory, homeMailbox: maildir, smrshDirectory: config.smrshDirectory,
             pipeTimeout: UInt32(config.addressing.pipeTimeout), jail: jailed ? config.safeFileEnvironment : "",
-            hostname: config.myHostname)
+            hostname: config.primaryDomain)
         do {
             let (mine, theirs) = try ChildSpawn.socketPair()
             let devNull = open("/dev/null", O_WRONLY | O_CLOEXEC)

@@ -137,11 +137,11 @@ def test_alias_pipe_runs_through_smrsh_as_the_default_user(ad):
 
 def test_a_hostile_sender_is_data_in_the_environment_never_a_command(ad):
     token = unique_token("hostile")
-    sender = "x;touch${IFS}/tmp/pwned-sender@client.test"
+    sender = '"$(touch /tmp/pwned-sender);x`id`"@client.test'
     send(ad, "list@example.test", token, sender=sender)
     text = wait_until(lambda: next((t for t in outputs(ad) if token in t), None), 20, what="the pipe's output")
     assert f"SENDER={sender}" in text
-    assert not pathlib.Path("/tmp/pwned-sender@client.test").exists()
+    assert not pathlib.Path("/tmp/pwned-sender").exists()
 
 
 @pytest.mark.parametrize("name", ["shell", "meta", "notthere"])

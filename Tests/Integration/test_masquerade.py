@@ -28,7 +28,8 @@ def deliver(d, token, sender_header, envelope="bobo@host.example.test") -> str:
     with smtplib.SMTP(d.jail.host, d.jail.port, timeout=15) as c:
         c.sendmail(envelope, ["pt-alice@example.test"], message(token, sender_header))
     text = d.wait_for_mbox("pt-alice", lambda t: token in t, timeout=20)
-    return text[text.rindex("\nFrom ", 0, text.index(token)) + 1:]
+    full = "\n" + text
+    return full[full.rindex("\nFrom ", 0, full.index(token)) + 1:]
 
 
 @pytest.fixture(scope="module")

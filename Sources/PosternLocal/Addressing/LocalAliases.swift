@@ -74,7 +74,7 @@ final class LocalAliases: @unchecked Sendable {
             return RecipientOutcome(index: recipient.index, status: status, text: "\(code) \(error)")
         case .success(let deliveries):
             let context = AliasMembers.Context(
-                address: recipient.address, hostname: config.myHostname, defaultUser: config.addressing.defaultUser,
+                address: recipient.address, hostname: config.primaryDomain, defaultUser: config.addressing.defaultUser,
                 includeOwners: owners)
             let (members, unknown) = AliasMembers.members(deliveries, context: context)
             if !unknown.isEmpty { logger.warning("alias \(name): unknown names skipped: \(unknown.joined(separator: ", "))") }
