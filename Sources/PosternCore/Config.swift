@@ -83,6 +83,8 @@ public struct PosternConfig: Equatable, Sendable {
     public var homeMailbox: String
     /// Aliases' default user, pipe time limit, masquerading.
     public var addressing: AddressingConfig
+    /// Remote delivery: smart host, port, outbound TLS, per-destination limits.
+    public var relay: RelayConfig
 
     public enum Defaults {
         public static let listen = [ListenAddress(host: "127.0.0.1", port: 25, isIPv6: false)]
@@ -159,6 +161,7 @@ public struct PosternConfig: Equatable, Sendable {
         self.queueAdminGroup = "root"
         self.homeMailbox = ""
         self.addressing = AddressingConfig()
+        self.relay = RelayConfig()
     }
 
     /// The domain local names are written in when they become addresses
@@ -250,6 +253,14 @@ public struct PosternConfig: Equatable, Sendable {
             case .masqueradeEntireDomain: add(option, addressing.masqueradeEntireDomain ? "yes" : "no")
             case .masqueradeEnvelope: add(option, addressing.masqueradeEnvelope ? "yes" : "no")
             case .alwaysAddDomain: add(option, addressing.alwaysAddDomain ? "yes" : "no")
+            case .smartHost: add(option, relay.smartHost.isEmpty ? ConfigOption.noneKeyword : relay.smartHost)
+            case .smtpPort: add(option, "\(relay.smtpPort)")
+            case .tlsClientPolicy: add(option, relay.tlsPolicy)
+            case .tlsClientCAFile: add(option, relay.tlsCAFile)
+            case .destinationConcurrency: add(option, "\(relay.destinationConcurrency)")
+            case .destinationRate: add(option, "\(relay.destinationRate)")
+            case .connectTimeout: add(option, ConfigValue.renderDuration(relay.connectTimeout))
+            case .connectionCacheTime: add(option, ConfigValue.renderDuration(relay.connectionCacheTime))
             case .tlsCertificateFile: add(option, security.tlsCertificateFile ?? ConfigOption.noneKeyword)
             case .tlsKeyFile: add(option, security.tlsKeyFile ?? ConfigOption.noneKeyword)
             case .tlsCAFile: add(option, security.tlsCAFile ?? ConfigOption.noneKeyword)
@@ -328,6 +339,14 @@ enum ConfigOption: String, CaseIterable, Sendable {
     case masqueradeEntireDomain = "MasqueradeEntireDomain"
     case masqueradeEnvelope = "MasqueradeEnvelope"
     case alwaysAddDomain = "AlwaysAddDomain"
+    case smartHost = "SmartHost"
+    case smtpPort = "SmtpPort"
+    case tlsClientPolicy = "TLSClientPolicy"
+    case tlsClientCAFile = "TLSClientCAFile"
+    case destinationConcurrency = "DestinationConcurrency"
+    case destinationRate = "DestinationRate"
+    case connectTimeout = "Timeout.connect"
+    case connectionCacheTime = "ConnectionCacheTime"
     case tlsCertificateFile = "TLSCertificateFile"
     case tlsKeyFile = "TLSKeyFile"
     case tlsCAFile = "TLSCAFile"

@@ -312,6 +312,27 @@ struct ConfigParser {
                 config.addressing.masqueradeEnvelope = try ConfigValue.boolean(value)
             case .alwaysAddDomain:
                 config.addressing.alwaysAddDomain = try ConfigValue.boolean(value)
+            case .smartHost:
+                config.relay.smartHost =
+                    ConfigText.asciiLowercased(value) == ConfigOption.noneKeyword ? "" : try ConfigValue.smartHost(value)
+            case .smtpPort:
+                config.relay.smtpPort = UInt16(try ConfigValue.integer(value, in: 1...65_535))
+            case .tlsClientPolicy:
+                let policy = ConfigText.asciiLowercased(value)
+                guard RelayConfig.tlsPolicies.contains(policy) else {
+                    throw ConfigValueError("\(ConfigText.quoted(value)) is not none, may, encrypt or verify")
+                }
+                config.relay.tlsPolicy = policy
+            case .tlsClientCAFile:
+                config.relay.tlsCAFile = try ConfigValue.absolutePath(value)
+            case .destinationConcurrency:
+                config.relay.destinationConcurrency = try ConfigValue.integer(value, in: 1...1_000)
+            case .destinationRate:
+                config.relay.destinationRate = try ConfigValue.integer(value, in: 0...1_000_000)
+            case .connectTimeout:
+                config.relay.connectTimeout = try ConfigValue.duration(value, in: 1...600)
+            case .connectionCacheTime:
+                config.relay.connectionCacheTime = try ConfigValue.duration(value, in: 0...3_600)
             case .queueAdminGroup:
                 config.queueAdminGroup = try ConfigValue.groupName(value)
                 if checkFileSystem, let problem = ConfigSystem.groupProblem(config.queueAdminGroup) {

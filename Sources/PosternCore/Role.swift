@@ -42,6 +42,9 @@ public enum Edge: String, CaseIterable, Sendable {
     case queueLocal
     case queueRelay
     case queueLookup
+    /// The relay asks the lookup for routes (mailertable, MX, TLS policy):
+    /// it has no resolver and no maps in its jail.
+    case relayLookup
 
     public var ends: (Role, Role) {
         switch self {
@@ -50,6 +53,7 @@ public enum Edge: String, CaseIterable, Sendable {
         case .queueLocal: return (.queue, .local)
         case .queueRelay: return (.queue, .relay)
         case .queueLookup: return (.queue, .lookup)
+        case .relayLookup: return (.relay, .lookup)
         }
     }
 

@@ -62,15 +62,19 @@ public struct DeliveryRecipient: Equatable, Sendable {
     public var target: LocalTarget
     /// ORCPT, or the address the client gave, for a pipe's environment.
     public var originalRecipient: String
+    /// NOTIFY=, passed on by the relay when the next server offers DSN.
+    public var notify: DSNNotify
 
     public init(
-        index: UInt32, address: String, localUser: String, target: LocalTarget = .name, originalRecipient: String = ""
+        index: UInt32, address: String, localUser: String, target: LocalTarget = .name, originalRecipient: String = "",
+        notify: DSNNotify = []
     ) {
         self.index = index
         self.address = address
         self.localUser = localUser
         self.target = target
         self.originalRecipient = originalRecipient
+        self.notify = notify
     }
 }
 
@@ -81,12 +85,73 @@ public struct DeliveryJob: Equatable, Sendable {
     public var sender: String
     public var arrival: Int64
     public var recipients: [DeliveryRecipient]
+    /// What the relay needs to pass on (SIZE=, BODY=, SMTPUTF8, RET=,
+    /// ENVID=) and to refuse a downgrade; local delivery ignores them.
+    public var size: Int64
+    public var bodyType: MessageBodyType?
+    public var smtputf8: Bool
+    public var dsnReturn: DSNReturn?
+    public var envelopeID: String
 
-    public init(queueID: QueueID, sender: String, arrival: Int64, recipients: [DeliveryRecipient]) {
+    public init(
+        queueID: QueueID, sender: String, arrival: Int64, recipients: [DeliveryRecipient], size: Int64 = 0,
+        bodyType: MessageBodyType? = nil, smtputf8: Bool = false, dsnReturn: DSNReturn? = nil, envelopeID: String = ""
+    ) {
         self.queueID = queueID
         self.sender = sender
         self.arrival = arrival
         self.recipients = recipients
+        self.size = size
+        self.bodyType = bodyType
+        self.smtputf8 = smtputf8
+        self.dsnReturn = dsnReturn
+        self.envelopeID = envelopeID
+    }
+}
+
+/// One host to try for a destination, with its addresses in order.
+public struct RouteHost: Equatable, Sendable {
+    public var name: String
+    public var addresses: [String]
+    public var port: UInt16
+
+    public init(name: String, addresses: [String], port: UInt16) {
+        self.name = name
+        self.addresses = addresses
+        self.port = port
+    }
+}
+
+/// The lookup's answer to "where does mail for this domain go".
+public struct RouteAnswer: Equatable, Sendable {
+    public enum Outcome: UInt8, Sendable {
+        case hosts = 0
+        /// Try later (DNS failure): the recipients are deferred.
+        case temporary = 1
+        /// Never deliverable (no such domain, null MX, mail loops back):
+        /// the recipients bounce.
+        case permanent = 2
+    }
+
+    /// Outbound TLS for the destination, from the TLS policy map.
+    public enum TLSPolicy: UInt8, Sendable {
+        case none = 0
+        case may = 1
+        case encrypt = 2
+        case verify = 3
+    }
+
+    public var outcome: Outcome
+    /// For `temporary` and `permanent`: "5.1.2 text".
+    public var text: String
+    public var hosts: [RouteHost]
+    public var tls: TLSPolicy
+
+    public init(outcome: Outcome, text: String = "", hosts: [RouteHost] = [], tls: TLSPolicy = .may) {
+        self.outcome = outcome
+        self.text = text
+        self.hosts = hosts
+        self.tls = tls
     }
 }
 
@@ -278,6 +343,9 @@ public enum IPCMessage: Equatable, Sendable {
     case deliver(DeliveryJob)
     case deliveryResult(QueueID, [RecipientOutcome])
     case assignWorker(WorkerIdentity)
+    /// relay → lookup: the route for a destination domain.
+    case routeRequest(domain: String)
+    case route(RouteAnswer)
 
     public enum Kind: UInt16, CaseIterable, Sendable {
         case configure = 1
@@ -312,6 +380,8 @@ public enum IPCMessage: Equatable, Sendable {
         case deliver = 40
         case deliveryResult = 41
         case assignWorker = 42
+        case routeRequest = 60
+        case route = 61
 
         /// Descriptors a frame of this kind carries.
         public var descriptorCount: Int {
@@ -356,6 +426,8 @@ public enum IPCMessage: Equatable, Sendable {
         case .deliver: return .deliver
         case .deliveryResult: return .deliveryResult
         case .assignWorker: return .assignWorker
+        case .routeRequest: return .routeRequest
+        case .route: return .route
         }
     }
 }

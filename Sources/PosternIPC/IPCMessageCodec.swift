@@ -10,6 +10,8 @@ public enum IPCLimits {
     /// per line, 9216 octets decoded.
     public static let maxSASLData = 12_288
     public static let maxMechanisms = 64
+    /// MX hosts of a route, and addresses of one host.
+    public static let maxRouteHosts = 64
 }
 
 extension IPCMessage {
@@ -89,6 +91,24 @@ extension IPCMessage {
             w.string(job.sender)
             w.i64(job.arrival)
             encode(recipients: job.recipients, into: &w)
+            w.i64(job.size)
+            w.string(job.dsnReturn?.rawValue ?? "")
+            w.string(job.envelopeID)
+            w.string(job.bodyType?.rawValue ?? "")
+            w.bool(job.smtputf8)
+        case .routeRequest(let domain):
+            w.string(domain)
+        case .route(let answer):
+            w.u8(answer.outcome.rawValue)
+            w.string(answer.text)
+            w.u8(answer.tls.rawValue)
+            w.u32(UInt32(answer.hosts.count))
+            for host in answer.hosts {
+                w.string(host.name)
+                w.u32(UInt32(host.addresses.count))
+                for address in host.addresses { w.string(address) }
+                w.u16(host.port)
+            }
         case .deliveryResult(let id, let outcomes):
             w.string(id.value)
             w.u32(UInt32(outcomes.count))
@@ -139,6 +159,7 @@ extension IPCMessage {
             w.string(r.localUser)
             w.string(r.target.text)
             w.string(r.originalRecipient)
+            w.u8(r.notify.rawValue)
         }
     }
 
@@ -239,11 +260,7 @@ extension IPCMessage {
             for _ in 0..<n {
                 let address = try r.field("recipient", limit: EnvelopeField.maxAddressLength)
                 let user = try r.field("user", limit: 64)
-                let notifyBits = try r.u8()
-                let notify = DSNNotify(rawValue: notifyBits)
-                guard notifyBits & ~0x0F == 0, !notify.contains(.never) || notify == .never else {
-                    throw .badField("notify")
-                }
+                let notify = try notifyField(&r)
                 let orcpt = try r.field("orcpt", limit: 500)
                 recipients.append(
                     Recipient(address: address, localUser: user, notify: notify, originalRecipient: orcpt))
@@ -251,23 +268,39 @@ extension IPCMessage {
             let client = try r.field("client", limit: 64)
             let helo = try r.field("helo", limit: EnvelopeField.maxAddressLength)
             let auth = try r.field("auth", limit: EnvelopeField.maxAddressLength)
-            let ret = try r.field("ret", limit: 8)
-            let envid = try r.field("envid", limit: 100)
-            let body = try r.field("body", limit: 16)
-            let smtputf8 = try r.bool()
-            guard ret.isEmpty || DSNReturn(rawValue: ret) != nil else { throw .badField("ret") }
-            guard body.isEmpty || MessageBodyType(rawValue: body) != nil else { throw .badField("body") }
+            let (ret, envid, body, smtputf8) = try messageFacts(&r)
             message = .commitMessage(
                 CommitRequest(
                     queueID: id, sender: sender, recipients: recipients, clientAddress: client,
-                    clientHelo: helo, authUser: auth, dsnReturn: DSNReturn(rawValue: ret), envelopeID: envid,
-                    bodyType: MessageBodyType(rawValue: body), smtputf8: smtputf8))
+                    clientHelo: helo, authUser: auth, dsnReturn: ret, envelopeID: envid,
+                    bodyType: body, smtputf8: smtputf8))
         case .deliver:
             let id = try queueID(&r)
             let sender = try r.field("sender", limit: EnvelopeField.maxAddressLength)
             let arrival = try r.i64()
+            let recipients = try decodeRecipients(&r)
+            let size = try r.i64()
+            let (ret, envid, body, smtputf8) = try messageFacts(&r)
             message = .deliver(
-                DeliveryJob(queueID: id, sender: sender, arrival: arrival, recipients: try decodeRecipients(&r)))
+                DeliveryJob(
+                    queueID: id, sender: sender, arrival: arrival, recipients: recipients, size: size,
+                    bodyType: body, smtputf8: smtputf8, dsnReturn: ret, envelopeID: envid))
+        case .routeRequest:
+            message = .routeRequest(domain: try r.field("domain", limit: 255))
+        case .route:
+            guard let outcome = RouteAnswer.Outcome(rawValue: try r.u8()) else { throw .badField("outcome") }
+            let text = try r.field("text")
+            guard let tls = RouteAnswer.TLSPolicy(rawValue: try r.u8()) else { throw .badField("tls") }
+            let n = try r.count("hosts", limit: IPCLimits.maxRouteHosts)
+            var hosts: [RouteHost] = []
+            for _ in 0..<n {
+                let name = try r.field("host", limit: 255)
+                let count = try r.count("addresses", limit: IPCLimits.maxRouteHosts)
+                var addresses: [String] = []
+                for _ in 0..<count { addresses.append(try r.field("address", limit: 64)) }
+                hosts.append(RouteHost(name: name, addresses: addresses, port: try r.u16()))
+            }
+            message = .route(RouteAnswer(outcome: outcome, text: text, hosts: hosts, tls: tls))
         case .deliveryResult:
             let id = try queueID(&r)
             let n = try r.count("outcomes", limit: IPCLimits.maxRecipients)
@@ -342,11 +375,34 @@ extension IPCMessage {
             let user = try r.field("user", limit: 64)
             let target = try localTarget(&r)
             let orcpt = try r.field("orcpt", limit: 500)
+            let notify = try notifyField(&r)
             list.append(
                 DeliveryRecipient(
-                    index: index, address: address, localUser: user, target: target, originalRecipient: orcpt))
+                    index: index, address: address, localUser: user, target: target, originalRecipient: orcpt,
+                    notify: notify))
         }
         return list
+    }
+
+    /// NOTIFY bits: the four known ones, NEVER alone or not at all.
+    private static func notifyField(_ r: inout ByteReader) throws(IPCDecodeError) -> DSNNotify {
+        let bits = try r.u8()
+        let notify = DSNNotify(rawValue: bits)
+        guard bits & ~0x0F == 0, !notify.contains(.never) || notify == .never else { throw .badField("notify") }
+        return notify
+    }
+
+    /// RET=, ENVID=, BODY= and SMTPUTF8, as commit and deliver carry them.
+    private static func messageFacts(_ r: inout ByteReader) throws(IPCDecodeError) -> (
+        DSNReturn?, String, MessageBodyType?, Bool
+    ) {
+        let ret = try r.field("ret", limit: 8)
+        let envid = try r.field("envid", limit: 100)
+        let body = try r.field("body", limit: 16)
+        let smtputf8 = try r.bool()
+        guard ret.isEmpty || DSNReturn(rawValue: ret) != nil else { throw .badField("ret") }
+        guard body.isEmpty || MessageBodyType(rawValue: body) != nil else { throw .badField("body") }
+        return (DSNReturn(rawValue: ret), envid, MessageBodyType(rawValue: body), smtputf8)
     }
 
     private static func localTarget(_ r: inout ByteReader) throws(IPCDecodeError) -> LocalTarget {

@@ -35,7 +35,7 @@ public enum LookupRole {
         start.serveMaster(
             MasterHandlers(
                 attach: { role, fd in
-                    guard role == .listener || role == .queue else {
+                    guard role == .listener || role == .queue || role == .relay else {
                         close(fd)
                         return
                     }

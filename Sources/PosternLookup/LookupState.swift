@@ -26,6 +26,7 @@ final class LookupState: @unchecked Sendable {
     private var aliases = AliasTable()
     private var virtusertable = Virtusertable()
     private var mailertable = Mailertable()
+    private var tlsPolicies = TLSPolicyMap()
     private var engine = PolicyEngine(tables: PolicyTables())
     private var resolver: DNSResolver?
     private var senderLogins: SenderLoginMap?
@@ -53,6 +54,14 @@ final class LookupState: @unchecked Sendable {
             } ?? (LocalHostNames(), [])
         for problem in nameProblems { logger.warning("\(problem)") }
         let maps = Self.readAddressMaps(directory: config.configDirectory, logger: logger)
+        let fallbackTLS = TLSPolicyMap.policy(named: config.relay.tlsPolicy) ?? .may
+        let tlsMap =
+            MapFiles.read("/tls_policy", logger: logger).map { text in
+                let (map, problems) = TLSPolicyMap.parse(
+                    text: text, file: config.configDirectory + "/tls_policy", fallback: fallbackTLS)
+                for problem in problems { logger.warning("\(problem)") }
+                return map
+            } ?? TLSPolicyMap(fallback: fallbackTLS)
         let logins = config.security.senderLoginMap.map { path in
             let inside = SASLSettings.inside(config.configDirectory, path)
             guard let text = MapFiles.read(inside, logger: logger) else {
@@ -73,6 +82,7 @@ final class LookupState: @unchecked Sendable {
             access = map
             localHostNames = names
             (aliases, virtusertable, mailertable) = maps
+            tlsPolicies = tlsMap
             senderLogins = logins
             resolver = servers.isEmpty ? nil : DNSResolver(servers: servers, timeout: 3, attempts: 2)
             rebuild()
@@ -140,7 +150,10 @@ final class LookupState: @unchecked Sendable {
             return
         }
         let pool: TaskQueue
-        if case .checkClient = frame.message { pool = dnsWorkers } else { pool = tableWorkers }
+        switch frame.message {
+        case .checkClient, .routeRequest: pool = dnsWorkers
+        default: pool = tableWorkers
+        }
         pool.async { [self] in
             let answer = answer(frame.message, from: channel.peer)
             try? channel.respond(to: frame.requestID, with: answer)
@@ -152,6 +165,22 @@ final class LookupState: @unchecked Sendable {
         switch message {
         case .authMechanisms, .authStart, .authStep, .authAbort: return true
         default: return false
+        }
+    }
+
+    /// The relay's question: where mail for a domain goes.
+    private func routePlanner() -> (RoutePlanner, DNSResolver?) {
+        lock.withLock {
+            let smart: MailerRoute? =
+                config.relay.smartHost.isEmpty
+                ? nil : try? MailertableValue.parse(Substring("relay:" + config.relay.smartHost))
+            let endpoints = Set(config.listen.map { "\($0.host) \($0.port)" })
+            return (
+                RoutePlanner(
+                    mailertable: mailertable, smartHost: smart, defaultPort: config.relay.smtpPort,
+                    ownNames: [config.myHostname.lowercased()], ownEndpoints: endpoints, tls: tlsPolicies),
+                resolver
+            )
         }
     }
 
@@ -181,6 +210,11 @@ final class LookupState: @unchecked Sendable {
             return .accepted
         case .authStart where peer == .listener, .authStep where peer == .listener:
             return .rejected(SASLReplies.temporaryFailure)
+        case .routeRequest(let domain) where peer == .relay:
+            let (planner, resolver) = routePlanner()
+            let answer = planner.route(domain, dns: resolver)
+            if answer.outcome != .hosts { logger.info("route for \(domain): \(answer.text)") }
+            return .route(answer)
         case .checkRecipient(let address, let client) where peer == .listener || peer == .queue:
             let decision = engine.client(ip: client.address, hostname: client.hostname.isEmpty ? nil : client.hostname)
             switch engine.recipient(address, client: decision, authenticated: !client.authenticatedUser.isEmpty) {

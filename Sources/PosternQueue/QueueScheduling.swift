@@ -102,8 +102,10 @@ extension QueueService {
                 recipients: recipients.map {
                     DeliveryRecipient(
                         index: UInt32($0.offset), address: $0.element.address, localUser: $0.element.localUser,
-                        target: $0.element.target, originalRecipient: $0.element.originalRecipient)
-                })
+                        target: $0.element.target, originalRecipient: $0.element.originalRecipient,
+                        notify: $0.element.notify)
+                }, size: envelope.size, bodyType: envelope.bodyType, smtputf8: envelope.smtputf8,
+                dsnReturn: envelope.dsnReturn, envelopeID: envelope.envelopeID)
             channel.request(.deliver(job), descriptors: [fd]) { [self] result in
                 state.async { self.partDone(envelope.queueID, role: role, job: job, result) }
             }

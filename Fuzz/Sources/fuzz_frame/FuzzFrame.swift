@@ -77,7 +77,7 @@ func checkFields(_ message: IPCMessage) {
             [recipient.address, recipient.localUser, recipient.originalRecipient].forEach(field)
         }
     case .deliver(let job):
-        field(job.sender)
+        [job.sender, job.envelopeID].forEach(field)
         for recipient in job.recipients {
             [recipient.address, recipient.localUser, recipient.target.text, recipient.originalRecipient].forEach(field)
         }
@@ -102,6 +102,14 @@ func checkFields(_ message: IPCMessage) {
     case .authStep(_, let data), .authChallenge(let data):
         check(data.count <= IPCLimits.maxSASLData, "SASL data too long")
     case .authSucceeded(let user): field(user)
+    case .routeRequest(let domain): field(domain)
+    case .route(let answer):
+        field(answer.text)
+        check(answer.hosts.count <= IPCLimits.maxRouteHosts, "too many hosts")
+        for host in answer.hosts {
+            field(host.name)
+            host.addresses.forEach(field)
+        }
     case .attachPeer, .ready, .userDatabase, .shutdown, .accepted, .discarded, .openMessage, .messageOpened,
         .committed, .abortMessage, .authMechanisms, .authAbort:
         break

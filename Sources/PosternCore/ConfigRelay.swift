@@ -1,0 +1,75 @@
+/// The relay's options: where mail goes when DNS is not asked, how it is
+/// protected on the way, and how hard one destination is pressed.
+public struct RelayConfig: Equatable, Sendable {
+    /// Sendmail's SMART_HOST: `host` (its MX records), `[host]` or
+    /// `[host]:port` (the host itself); empty: DNS MX routing.
+    public var smartHost: String
+    /// The port remote servers are reached at (for MX and smart-host routes
+    /// without a port of their own).
+    public var smtpPort: UInt16
+    /// Outbound TLS where the TLS policy map says nothing: `may`
+    /// (opportunistic STARTTLS), `none`, `encrypt` or `verify`.
+    public var tlsPolicy: String
+    /// CAs to verify servers against under the `verify` policy; loaded by
+    /// the relay before its chroot.
+    public var tlsCAFile: String
+    /// Connections to one destination at once: the cap of the slow start.
+    public var destinationConcurrency: Int
+    /// Messages per minute to one destination; 0 = no limit.
+    public var destinationRate: Int
+    /// Seconds to wait for a TCP connection to a remote server.
+    public var connectTimeout: Int
+    /// Seconds an idle connection is kept for the next message.
+    public var connectionCacheTime: Int
+
+    public enum Defaults {
+        public static let smtpPort: UInt16 = 25
+        public static let tlsPolicy = "may"
+        public static let tlsCAFile = "/etc/ssl/certs/ca-certificates.crt"
+        public static let destinationConcurrency = 20
+        public static let connectTimeout = 30
+        public static let connectionCacheTime = 5
+    }
+
+    public static let tlsPolicies = ["none", "may", "encrypt", "verify"]
+
+    public init() {
+        smartHost = ""
+        smtpPort = Defaults.smtpPort
+        tlsPolicy = Defaults.tlsPolicy
+        tlsCAFile = Defaults.tlsCAFile
+        destinationConcurrency = Defaults.destinationConcurrency
+        destinationRate = 0
+        connectTimeout = Defaults.connectTimeout
+        connectionCacheTime = Defaults.connectionCacheTime
+    }
+}
+
+extension ConfigValue {
+    /// `host`, `[host]` or `[address]`, with an optional `:port`; returned
+    /// as written, with the host part in lower case.
+    static func smartHost(_ text: String) throws(ConfigValueError) -> String {
+        var rest = Substring(text)
+        var port = ""
+        let bracketed = rest.hasPrefix("[")
+        if bracketed {
+            guard let close = rest.firstIndex(of: "]") else { throw ConfigValueError("unterminated \"[\"") }
+            let inside = rest[rest.index(after: rest.startIndex)..<close]
+            port = String(rest[rest.index(after: close)...])
+            rest = inside
+        } else if rest.contains(":") {
+            // As in the mailertable: a port follows a bracket only, so that
+            // "host" always means its MX records.
+            throw ConfigValueError("\(ConfigText.quoted(text)): a port needs brackets, [host]:port")
+        }
+        if !port.isEmpty {
+            guard port.hasPrefix(":"), let number = UInt16(port.dropFirst()), number > 0 else {
+                throw ConfigValueError("\(ConfigText.quoted(text)): bad port")
+            }
+        }
+        let host = String(rest)
+        let isAddress = ListenAddress.isDottedQuad(host) || (bracketed && ListenAddress.canonicalIPv6(host) != nil)
+        let name = isAddress ? host : try hostName(host)
+        return (bracketed ? "[\(name)]" : name) + port
+    }
+}
