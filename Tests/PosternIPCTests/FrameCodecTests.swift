@@ -67,13 +67,35 @@ final class FrameCodecTests: XCTestCase {
                     queueID: id, sender: "bob@x.test", arrival: 1_700_000_000,
                     recipients: [
                         DeliveryRecipient(index: 0, address: "a@example.test", localUser: "a"),
-                        DeliveryRecipient(index: 3, address: "b@example.test", localUser: "b"),
-                    ])),
-            .deliveryResult(id, [RecipientOutcome(index: 1, status: .deferred, text: "4.2.0 later")]),
+                        DeliveryRecipient(
+                            index: 3, address: "b@example.test", localUser: "nobody", target: .pipe("vacation -t"),
+                            originalRecipient: "rfc822;B@example.test", notify: [.failure, .delay]),
+                    ], size: 1234, bodyType: .eightBitMIME, smtputf8: true, dsnReturn: .headers, envelopeID: "e1")),
+            .deliveryResult(
+                id,
+                [
+                    RecipientOutcome(index: 1, status: .deferred, text: "4.2.0 later"),
+                    RecipientOutcome(
+                        index: 2, status: .expanded, text: "alias",
+                        expansion: [
+                            ExpandedRecipient(address: "x@y.test", localUser: "", target: .name),
+                            ExpandedRecipient(address: "a@example.test", localUser: "a", target: .file("/a/b/")),
+                        ]),
+                ]),
             .assignWorker(
                 WorkerIdentity(
                     user: "alice", uid: 1000, gid: 1000, groups: [8, 1000], home: "/home/alice",
-                    mailDirectory: "/var/mail", homeMailbox: "Maildir/")),
+                    mailDirectory: "/var/mail", homeMailbox: "Maildir/", smrshDirectory: "/etc/postern/smrsh",
+                    pipeTimeout: 30, jail: "/var/mailjail", hostname: "example.test")),
+            .routeRequest(domain: "example.test"),
+            .route(
+                RouteAnswer(
+                    outcome: .hosts,
+                    hosts: [
+                        RouteHost(name: "mx1.example.test", addresses: ["127.0.0.2", "::1"], port: 25),
+                        RouteHost(name: "mx2.example.test", addresses: ["127.0.0.3"], port: 2525),
+                    ], tls: .verify)),
+            .route(RouteAnswer(outcome: .permanent, text: "5.1.10 null MX")),
         ]
     }
 
