@@ -116,26 +116,3 @@ final class LocalService: @unchecked Sendable {
         }
     }
 }
-
-/// Gathers the outcomes of the parts of one job; the last part completes it.
-final class OutcomeCollector: @unchecked Sendable {
-    private let lock = Lock()
-    private var remaining: Int
-    private var outcomes: [RecipientOutcome] = []
-    private let done: ([RecipientOutcome]) -> Void
-
-    init(parts: Int, done: @escaping ([RecipientOutcome]) -> Void) {
-        self.remaining = parts
-        self.done = done
-        if parts == 0 { done([]) }
-    }
-
-    func add(_ more: [RecipientOutcome]) {
-        let finished: [RecipientOutcome]? = lock.withLock {
-            outcomes += more
-            remaining -= 1
-            return remaining == 0 ? outcomes : nil
-        }
-        if let finished { done(finished) }
-    }
-}

@@ -4,31 +4,21 @@ import PosternIPC
 import PosternPrivilege
 
 /// The relay process: user `postern-relay`, chrooted into the empty
-/// directory, no capabilities. Remote delivery (the SMTP client, MX routing,
-/// outbound TLS) lives here; until that exists, the lookup refuses every
-/// non-local recipient at RCPT, so the queue never routes a message here,
-/// and any request is answered with a temporary failure rather than a
-/// pretended delivery.
+/// directory, no capabilities. It delivers to remote SMTP servers: routes
+/// come from the lookup (it has no resolver and no maps), messages and
+/// results go to and from the queue, and what it needs from the file system
+/// (the CA bundle for outbound TLS) is loaded before the chroot.
 public enum RelayRole {
     public static func run(_ start: ChildStart) -> Never {
         let account = start.account(for: .relay)
+        let startTLS = OutboundTLS.prepare(config: start.config, logger: start.logger)
         start.drop(PrivilegeDrop(account: account, chrootDirectory: start.config.emptyDirectory))
-        let peers = PeerChannels()
+        // Threads only after the drop: capabilities and no_new_privs are per thread.
+        let service = RelayService(start: start, startTLS: startTLS)
         start.serveMaster(
-            MasterHandlers(attach: { role, fd in
-                guard role == .queue else {
-                    close(fd)
-                    return
-                }
-                let channel = start.openPeer(role, fd: fd) { channel, frame in
-                    frame.descriptors.forEach { _ = close($0) }
-                    try? channel.respond(
-                        to: frame.requestID,
-                        with: .rejected(
-                            ReplyStatus(code: 451, enhanced: "4.4.0", text: "Remote delivery is not available")))
-                }
-                peers.replace(role, with: channel)
-            }))
+            MasterHandlers(
+                attach: { role, fd in service.attach(role, fd: fd) },
+                reload: { service.update(config: $0) }))
         try? start.master.send(.ready(.relay))
         while true { pause() }
     }

@@ -291,6 +291,7 @@ class Daemon:
     def start(self, timeout: float = 20) -> "Daemon":
         for user in self.users:
             ensure_user(user)
+        self._confine_remote_delivery()
         out = open(self.output_path, "ab")
         try:
             self.proc = subprocess.Popen(
@@ -304,6 +305,25 @@ class Daemon:
         except AssertionError as e:
             raise AssertionError(f"{e}\n{self.diagnostics()}") from None
         return self
+
+    # Remote delivery must never leave loopback: unless a test sets them,
+    # every remote message goes to a smart host on 127.0.0.1 where nothing
+    # listens (refused at once: deferred), and the lookup's DNS server is a
+    # loopback port where nothing listens (never the machine's resolver).
+    CLOSED_SMART_HOST = "[127.0.0.1]:1"
+
+    def _confine_remote_delivery(self) -> None:
+        text = self.jail.config.read_text()
+        names = {line.split("=", 1)[0].strip().lower() for line in text.splitlines() if "=" in line
+                 and not line.lstrip().startswith("#")}
+        extra = ""
+        if "smarthost" not in names:
+            extra += f"SmartHost = {self.CLOSED_SMART_HOST}\n"
+        if "dnsresolvers" not in names:
+            from dns_server import silent_port
+            extra += f"DnsResolvers = 127.0.0.1:{silent_port()}\n"
+        if extra:
+            self.jail.config.write_text(text + ("" if text.endswith("\n") else "\n") + extra)
 
     def _port_accepts(self) -> bool:
         try:

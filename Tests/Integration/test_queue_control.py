@@ -68,7 +68,7 @@ def test_mailq_lists_a_deferred_message_in_sendmails_layout(qd):
     assert "-----Q-ID----- --Size-- -----Q-Time----- ------------Sender/Recipient-----------" in r.stdout
     block = r.stdout[r.stdout.index(qid):]
     assert "<pt-bob@example.test>" in block.splitlines()[0]
-    assert "(Deferred: 4.4.0 Remote delivery is not available)" in block
+    assert "(Deferred: 4.4.1 connect to 127.0.0.1[127.0.0.1]:1: Connection refused)" in block
     assert "<someone@remote.test>" in block
     assert re.search(r"Total requests: \d+", r.stdout)
     shown = postern(d, "queue", "show", qid)

@@ -29,6 +29,20 @@ struct RoutePlanner {
     var shuffle: ([RouteHost]) -> [RouteHost] = { $0.shuffled() }
 
     func route(_ domain: String, dns: RouteDNS?) -> RouteAnswer {
+        if domain.hasPrefix("[") {
+            // An address literal: the smart host if there is one (it takes
+            // all remote mail), else that address itself.
+            var answer: RouteAnswer
+            if case .relay(let host, let port, let mxLookup)? = smartHost {
+                answer = mxLookup ? viaMX(host, port: port, dns: dns) : direct(host, port: port ?? defaultPort, dns: dns)
+            } else if let address = IPAddressValue(literal: domain) {
+                answer = direct(address.connectText, port: defaultPort, dns: dns)
+            } else {
+                answer = RouteAnswer(outcome: .permanent, text: "5.1.2 bad address literal")
+            }
+            answer.tls = tls.fallback
+            return answer
+        }
         guard let name = DomainName.normalize(domain) else {
             return RouteAnswer(outcome: .permanent, text: "5.1.2 bad destination domain")
         }
@@ -139,6 +153,16 @@ struct RoutePlanner {
         switch error {
         case .nameError: return RouteAnswer(outcome: .permanent, text: "5.1.2 domain \(name) does not exist")
         default: return RouteAnswer(outcome: .temporary, text: "4.4.3 DNS lookup for \(name) failed: \(error)")
+        }
+    }
+}
+
+extension IPAddressValue {
+    /// The address as a socket wants it: dotted IPv4, or IPv6 groups.
+    var connectText: String {
+        switch self {
+        case .v4(let a, let b, let c, let d): return "\(a).\(b).\(c).\(d)"
+        case .v6(let groups): return groups.map { String($0, radix: 16) }.joined(separator: ":")
         }
     }
 }

@@ -1,0 +1,122 @@
+import Glibc
+import Logging
+import PosternCore
+import PosternIPC
+
+/// Connections per destination domain: a slow start (two connections, one
+/// more for each message delivered, up to DestinationConcurrency; halved
+/// when a destination cannot be reached), connection reuse (a session that
+/// finished a message takes the destination's next one, and waits up to
+/// ConnectionCacheTime for more), and an optional rate limit in messages
+/// per minute. Postfix's queue manager does the same per next hop.
+final class DestinationScheduler: @unchecked Sendable {
+    struct Destination {
+        var waiting: [RelayWork] = []
+        var active = 0
+        var limit: Double = 2
+        /// Monotonic times of recent message starts, for the rate limit.
+        var starts: [Double] = []
+    }
+
+    private let lock = Lock()
+    private var destinations: [String: Destination] = [:]
+    private var cap: Int
+    private var rate: Int
+    private var cacheTime: Double
+    private let startRunner: (RelayWork, DestinationScheduler) -> Void
+
+    init(config: PosternConfig, startRunner: @escaping (RelayWork, DestinationScheduler) -> Void) {
+        cap = config.relay.destinationConcurrency
+        rate = config.relay.destinationRate
+        cacheTime = Double(config.relay.connectionCacheTime)
+        self.startRunner = startRunner
+    }
+
+    func update(config: PosternConfig) {
+        lock.withLock {
+            cap = config.relay.destinationConcurrency
+            rate = config.relay.destinationRate
+            cacheTime = Double(config.relay.connectionCacheTime)
+        }
+    }
+
+    func submit(_ work: RelayWork) {
+        lock.withLock { destinations[work.destination, default: Destination()].waiting.append(work) }
+        pump(work.destination)
+    }
+
+    /// Starts connections while the destination has work and room.
+    func pump(_ key: String) {
+        while let work = lock.withLock({ () -> RelayWork? in
+            guard var d = destinations[key], !d.waiting.isEmpty, d.active < max(1, min(Int(d.limit), cap)),
+                allowsStart(&d)
+            else { return nil }
+            d.active += 1
+            let work = d.waiting.removeFirst()
+            destinations[key] = d
+            return work
+        }) {
+            startRunner(work, self)
+        }
+    }
+
+    /// The rate limit: at most `rate` message starts in the last minute.
+    /// Called with the lock held; records the start when it allows it.
+    private func allowsStart(_ d: inout Destination) -> Bool {
+        let now = MonotonicClock.now()
+        if rate > 0 {
+            d.starts.removeAll { now - $0 > 60 }
+            guard d.starts.count < rate else { return false }
+            d.starts.append(now)
+        }
+        return true
+    }
+
+    /// The destination's next message for a session that is free, waiting
+    /// up to ConnectionCacheTime for one to arrive.
+    func nextWork(for key: String) -> RelayWork? {
+        let deadline = MonotonicClock.now() + lock.withLock { cacheTime }
+        while true {
+            let work: RelayWork? = lock.withLock {
+                guard var d = destinations[key], !d.waiting.isEmpty, allowsStart(&d) else { return nil }
+                let work = d.waiting.removeFirst()
+                destinations[key] = d
+                return work
+            }
+            if let work { return work }
+            if MonotonicClock.now() >= deadline { return nil }
+            usleep(20_000)
+        }
+    }
+
+    /// A session ended: its slot is free; the slow start grows with each
+    /// delivered message and halves when no host could be reached.
+    func runnerEnded(_ key: String, delivered: Int, unreachable: Bool) {
+        lock.withLock {
+            guard var d = destinations[key] else { return }
+            d.active -= 1
+            if unreachable {
+                d.limit = max(1, d.limit / 2)
+            } else {
+                d.limit = min(Double(cap), d.limit + Double(delivered))
+            }
+            if d.active == 0 && d.waiting.isEmpty && d.starts.isEmpty {
+                destinations[key] = nil
+            } else {
+                destinations[key] = d
+            }
+        }
+        pump(key)
+    }
+
+    /// Destinations held back by the rate limit get their turn.
+    func startTicker() {
+        OSThread.start { [self] in
+            while true {
+                sleep(1)
+                let keys = lock.withLock { destinations.filter { !$0.value.waiting.isEmpty }.map(\.key) }
+                keys.forEach(pump)
+            }
+        }
+    }
+}
