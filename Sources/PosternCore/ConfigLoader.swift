@@ -291,7 +291,8 @@ struct ConfigParser {
                 if option == .exposedUsers {
                     var users: [String] = []
                     if !none {
-                        for item in value.unicodeScalars.split(whereSeparator: { $0 == "," || ConfigText.isBlank($0) }) {
+                        for item in value.unicodeScalars.split(whereSeparator: { $0 == "," || ConfigText.isBlank($0) })
+                        {
                             users.append(try ConfigValue.userName(String(item)))
                         }
                     }
@@ -314,7 +315,8 @@ struct ConfigParser {
                 config.addressing.alwaysAddDomain = try ConfigValue.boolean(value)
             case .smartHost:
                 config.relay.smartHost =
-                    ConfigText.asciiLowercased(value) == ConfigOption.noneKeyword ? "" : try ConfigValue.smartHost(value)
+                    ConfigText.asciiLowercased(value) == ConfigOption.noneKeyword
+                    ? "" : try ConfigValue.smartHost(value)
             case .smtpPort:
                 config.relay.smtpPort = UInt16(try ConfigValue.integer(value, in: 1...65_535))
             case .tlsClientPolicy:

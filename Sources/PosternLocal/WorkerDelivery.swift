@@ -51,7 +51,8 @@ struct WorkerDelivery {
         }
     }
 
-    private func outcome(_ r: DeliveryRecipient, _ status: RecipientOutcome.Status, _ text: String) -> RecipientOutcome {
+    private func outcome(_ r: DeliveryRecipient, _ status: RecipientOutcome.Status, _ text: String) -> RecipientOutcome
+    {
         RecipientOutcome(index: r.index, status: status, text: text)
     }
 
@@ -115,7 +116,8 @@ struct WorkerDelivery {
     {
         let home = identity.home.hasSuffix("/") ? String(identity.home.dropLast()) : identity.home
         guard path.hasPrefix(home + "/"), path.count > home.count + 1 else {
-            return outcome(recipient, .failed, "5.7.1 Maildir \(LogText.shown(path)) is not below the home of \(identity.user)")
+            return outcome(
+                recipient, .failed, "5.7.1 Maildir \(LogText.shown(path)) is not below the home of \(identity.user)")
         }
         let relative = String(path.dropFirst(home.count + 1))
         do {
@@ -162,6 +164,8 @@ struct WorkerDelivery {
 /// Text from a map or a client, made safe for one log line.
 enum LogText {
     static func shown(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.prefix(300).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
+        String(
+            String.UnicodeScalarView(
+                text.unicodeScalars.prefix(300).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
     }
 }

@@ -89,14 +89,14 @@ final class LookupState: @unchecked Sendable {
         }
         let counts = "aliases=\(maps.0.count), virtusertable=\(maps.1.count), mailertable=\(maps.2.count)"
         logger.info(
-            "maps loaded, access entries=\(map.count), local domains=\(names.union(config.localDomains).count), \(counts)")
+            "maps loaded, access entries=\(map.count), local domains=\(names.union(config.localDomains).count), \(counts)"
+        )
     }
 
     /// The aliases, virtusertable and mailertable of the configuration
     /// directory (the lookup's root); an absent file is an empty map, a bad
     /// line is logged with its file and line and the rest applies.
-    private static func readAddressMaps(directory: String, logger: Logger) -> (AliasTable, Virtusertable, Mailertable)
-    {
+    private static func readAddressMaps(directory: String, logger: Logger) -> (AliasTable, Virtusertable, Mailertable) {
         func load<T>(_ name: String, _ empty: T, _ parse: (String, String) -> (T, [MapProblem])) -> T {
             guard let text = MapFiles.read("/" + name, logger: logger) else { return empty }
             let (map, problems) = parse(text, directory + "/" + name)

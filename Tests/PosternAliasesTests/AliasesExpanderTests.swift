@@ -1,6 +1,6 @@
+import PosternCore
 import XCTest
 
-import PosternCore
 @testable import PosternAliases
 
 /// The include error the fake file reader gives; its description is what

@@ -1,6 +1,6 @@
+import PosternCore
 import XCTest
 
-import PosternCore
 @testable import PosternAliases
 
 final class AliasesParserTests: XCTestCase {

@@ -65,9 +65,11 @@ final class PolicyEngineAddressMapsTests: XCTestCase {
         // A virtual target that is an alias stays the alias's name.
         XCTAssertEqual(rcpt("sales@virtual.test"), .local(user: "info"))
         // A miss in a virtual domain is an unknown user, not a relay attempt.
-        XCTAssertEqual(rcpt("bob@virtual.test"), .reject(
-            code: 550, enhanced: "5.1.1",
-            text: "<bob@virtual.test>: Recipient address rejected: User unknown in local recipient table"))
+        XCTAssertEqual(
+            rcpt("bob@virtual.test"),
+            .reject(
+                code: 550, enhanced: "5.1.1",
+                text: "<bob@virtual.test>: Recipient address rejected: User unknown in local recipient table"))
     }
 
     func testVirtualForwardingNeedsNoRelayRights() {
@@ -106,7 +108,8 @@ final class PolicyEngineAddressMapsTests: XCTestCase {
         XCTAssertEqual(rcpt("carol@anyone.example").code, 550)
         // smtp: routes are the relay's business: relaying rules still apply.
         XCTAssertEqual(rcpt("x@routed.example").code, 550)
-        XCTAssertEqual(rcpt("x@routed.example", relayer), .remote(address: "x@routed.example", domain: "routed.example"))
+        XCTAssertEqual(
+            rcpt("x@routed.example", relayer), .remote(address: "x@routed.example", domain: "routed.example"))
     }
 }
 

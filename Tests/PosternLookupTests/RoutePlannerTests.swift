@@ -91,7 +91,9 @@ final class RoutePlannerTests: XCTestCase {
                 .sub.test      smtp:relay.test
                 bad.test       error:5.7.1:550 no
                 """, smartHost: "[127.0.0.10]:587")
-        XCTAssertEqual(p.route("example.test", dns: dns).hosts, [RouteHost(name: "127.0.0.9", addresses: ["127.0.0.9"], port: 2525)])
+        XCTAssertEqual(
+            p.route("example.test", dns: dns).hosts,
+            [RouteHost(name: "127.0.0.9", addresses: ["127.0.0.9"], port: 2525)])
         XCTAssertEqual(p.route("x.sub.test", dns: dns).hosts.map(\.addresses), [["127.0.0.8"]], "relay.test's A")
         XCTAssertEqual(p.route("bad.test", dns: dns).outcome, .permanent)
         XCTAssertEqual(p.route("implicit.test", dns: dns).hosts.map(\.port), [587], "the smart host")

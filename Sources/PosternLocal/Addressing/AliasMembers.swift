@@ -29,7 +29,8 @@ enum AliasMembers {
             let runAs = delivery.includeFile.flatMap { context.includeOwners[$0] } ?? context.defaultUser
             switch delivery.destination {
             case .localUser(let user):
-                members.append(ExpandedRecipient(address: user + "@" + context.hostname, localUser: user, target: .user))
+                members.append(
+                    ExpandedRecipient(address: user + "@" + context.hostname, localUser: user, target: .user))
             case .remote(let address):
                 members.append(ExpandedRecipient(address: address, localUser: "", target: .name))
             case .pipe(let command):

@@ -39,7 +39,9 @@ enum ForwardFile {
         var bytes = [UInt8](repeating: 0, count: ForwardMembers.maxFileSize + 1)
         var total = 0
         while total < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress.map { $0 + total }, $0.count - total, off_t(total)) }
+            let n = bytes.withUnsafeMutableBytes {
+                pread(fd, $0.baseAddress.map { $0 + total }, $0.count - total, off_t(total))
+            }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
             total += n

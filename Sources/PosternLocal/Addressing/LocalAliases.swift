@@ -77,7 +77,9 @@ final class LocalAliases: @unchecked Sendable {
                 address: recipient.address, hostname: config.primaryDomain, defaultUser: config.addressing.defaultUser,
                 includeOwners: owners)
             let (members, unknown) = AliasMembers.members(deliveries, context: context)
-            if !unknown.isEmpty { logger.warning("alias \(name): unknown names skipped: \(unknown.joined(separator: ", "))") }
+            if !unknown.isEmpty {
+                logger.warning("alias \(name): unknown names skipped: \(unknown.joined(separator: ", "))")
+            }
             guard !members.isEmpty else {
                 return RecipientOutcome(
                     index: recipient.index, status: .failed, text: "5.1.1 alias \(name): no such user")

@@ -23,7 +23,8 @@ public struct PolicyTables: Sendable {
 
     public init(
         localDomains: Set<String> = [], users: Set<String> = [], access: AccessMap = AccessMap(),
-        hostAddresses: [String] = [], aliases: AliasTable = AliasTable(), virtusertable: Virtusertable = Virtusertable(),
+        hostAddresses: [String] = [], aliases: AliasTable = AliasTable(),
+        virtusertable: Virtusertable = Virtusertable(),
         mailertable: Mailertable = Mailertable()
     ) {
         self.localDomains = localDomains

@@ -34,7 +34,8 @@ struct RoutePlanner {
             // all remote mail), else that address itself.
             var answer: RouteAnswer
             if case .relay(let host, let port, let mxLookup)? = smartHost {
-                answer = mxLookup ? viaMX(host, port: port, dns: dns) : direct(host, port: port ?? defaultPort, dns: dns)
+                answer =
+                    mxLookup ? viaMX(host, port: port, dns: dns) : direct(host, port: port ?? defaultPort, dns: dns)
             } else if let address = IPAddressValue(literal: domain) {
                 answer = direct(address.connectText, port: defaultPort, dns: dns)
             } else {
@@ -52,7 +53,8 @@ struct RoutePlanner {
         case .smtp(let host, let port, let mxLookup)?, .relay(let host, let port, let mxLookup)?:
             answer = mxLookup ? viaMX(host, port: port, dns: dns) : direct(host, port: port ?? defaultPort, dns: dns)
         case .error(let enhanced, _, let text)?:
-            answer = RouteAnswer(outcome: enhanced.hasPrefix("4") ? .temporary : .permanent, text: "\(enhanced) \(text)")
+            answer = RouteAnswer(
+                outcome: enhanced.hasPrefix("4") ? .temporary : .permanent, text: "\(enhanced) \(text)")
         case .local?:
             answer = RouteAnswer(outcome: .permanent, text: "5.3.5 the mailertable routes \(name) to local delivery")
         case nil:
@@ -84,8 +86,10 @@ struct RoutePlanner {
         var records: [(preference: UInt16, exchange: String)]
         do {
             records = try dns.mx(domain)
-            records = records.enumerated().sorted { ($0.element.preference, $0.offset) < ($1.element.preference, $1.offset) }
-                .map(\.element)
+            records = records.enumerated().sorted {
+                ($0.element.preference, $0.offset) < ($1.element.preference, $1.offset)
+            }
+            .map(\.element)
         } catch {
             return Self.failure(error, name: domain)
         }

@@ -73,7 +73,9 @@ final class RelayService: @unchecked Sendable {
             let copy = dup(fd)
             guard copy >= 0 else {
                 collector.add(
-                    recipients.map { RecipientOutcome(index: $0.index, status: .deferred, text: "4.3.0 out of descriptors") })
+                    recipients.map {
+                        RecipientOutcome(index: $0.index, status: .deferred, text: "4.3.0 out of descriptors")
+                    })
                 continue
             }
             route(domain) { [self] answer in
@@ -82,8 +84,10 @@ final class RelayService: @unchecked Sendable {
                     let message = OutboundMessage(
                         queueID: job.queueID, sender: job.sender,
                         recipients: recipients.map {
-                            OutboundRecipient(address: $0.address, notify: $0.notify, originalRecipient: $0.originalRecipient)
-                        }, size: Int(job.size), bodyType: job.bodyType, smtputf8: job.smtputf8, dsnReturn: job.dsnReturn,
+                            OutboundRecipient(
+                                address: $0.address, notify: $0.notify, originalRecipient: $0.originalRecipient)
+                        }, size: Int(job.size), bodyType: job.bodyType, smtputf8: job.smtputf8,
+                        dsnReturn: job.dsnReturn,
                         envelopeID: job.envelopeID)
                     scheduler.submit(
                         RelayWork(
@@ -91,7 +95,8 @@ final class RelayService: @unchecked Sendable {
                             destination: domain, completion: { collector.add($0) }))
                 case .permanent:
                     close(copy)
-                    collector.add(recipients.map { RecipientOutcome(index: $0.index, status: .failed, text: answer.text) })
+                    collector.add(
+                        recipients.map { RecipientOutcome(index: $0.index, status: .failed, text: answer.text) })
                 default:
                     close(copy)
                     let text = answer.text.isEmpty ? "4.4.3 no route to \(domain)" : answer.text

@@ -120,7 +120,8 @@ final class RelaySession {
                 outcome.greeted = true
                 work.complete(report)
                 for result in report.results {
-                    let address = work.message.recipients.indices.contains(result.index)
+                    let address =
+                        work.message.recipients.indices.contains(result.index)
                         ? work.message.recipients[result.index].address : "?"
                     let tlsText = tlsDescription ?? "no TLS"
                     let line = "to=<\(address)>, relay=\(label), \(tlsText), status=\(result.disposition.rawValue)"
