@@ -1,5 +1,6 @@
-"""A DNS server on loopback for the DNS block list tests: dnsmasq, started
-with only the records a test gives it and never forwarding anywhere.
+"""A DNS server on loopback for the DNS block list and remote delivery
+tests: dnsmasq, started with only the records a test gives it and never
+forwarding anywhere.
 
     with DnsServer(a={"2.0.0.127.bl.test": "127.0.0.2"},
                    txt={"2.0.0.127.bl.test": "listed for testing"},
@@ -7,20 +8,39 @@ with only the records a test gives it and never forwarding anywhere.
         dns.port                     # UDP and TCP on 127.0.0.1
         dns.query("2.0.0.127.bl.test", "A")   # -> (rcode, [answers]) via our own tiny client
 
+    with DnsServer(mx={"example.test": [(10, "mx1.example.test"), (20, "mx2.example.test")],
+                       "nullmx.test": [(0, ".")]},          # RFC 7505 null MX
+                   a={"mx1.example.test": "127.0.0.2", "mx2.example.test": "127.0.0.3"},
+                   aaaa={"mx1.example.test": "::1"}) as dns:
+        dns.mx("example.test")       # -> ("NOERROR", [(10, "mx1.example.test"), (20, "mx2.example.test")])
+        dns.mx("nullmx.test")        # -> ("NOERROR", [(0, ".")])
+
+Every name given a record of any kind is also made a `--local` zone, so
+dnsmasq answers like an authoritative server for it: the record types it
+has no record of get NOERROR with no answers (NODATA: an MX query on a name
+with only an A record, an AAAA query on a name with only an A record), and
+names below it that have no records get NXDOMAIN. A and AAAA records are
+dnsmasq `--host-record`s, for exactly the name given (`--address` would
+answer NXDOMAIN to the AAAA query of a name with only an A record, which a
+resolver takes as "no such host"). Names outside all of these and outside
+`local_zones` get REFUSED, which a resolver treats as a server failure: the
+way to make a lookup fail temporarily.
+
 dnsmasq is run with --no-resolv, --no-hosts, --conf-file=/dev/null and no
 --server, so it reads no resolver configuration and has no upstream: every
-name it is not told about gets an answer from dnsmasq itself (NXDOMAIN for a
-`--local` zone, REFUSED otherwise), nothing leaves the machine. The command
-line is checked for that before the process is started.
+name it is not told about gets an answer from dnsmasq itself, nothing leaves
+the machine. The command line is checked for that before the process is
+started.
 
-Also here: `dns_query`, a minimal stub query (A or TXT) over UDP, used to
-wait for the server and by tests that want to see what the server says;
-`silent_port`, a UDP port on 127.0.0.1 where nothing listens, and
+Also here: `dns_query`, a minimal stub query (A, AAAA, MX or TXT) over UDP,
+used to wait for the server and by tests that want to see what the server
+says; `silent_port`, a UDP port on 127.0.0.1 where nothing listens, and
 `BlackHole`, a socket that takes queries and never answers.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import pathlib
 import random
 import shutil
@@ -31,7 +51,7 @@ import time
 
 DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
 
-QTYPES = {"A": 1, "TXT": 16}
+QTYPES = {"A": 1, "MX": 15, "TXT": 16, "AAAA": 28}
 RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
 
 
@@ -117,10 +137,29 @@ def _skip_name(packet: bytes, offset: int) -> int:
         offset += 1 + length
 
 
+def _read_name(packet: bytes, offset: int) -> str:
+    """The (possibly compressed) name at `offset`, as dotted text; the root
+    is "." (a null MX's exchange)."""
+    labels = []
+    for _ in range(128):  # more jumps than a packet can hold labels: a pointer loop
+        length = packet[offset]
+        if length == 0:
+            return ".".join(labels) or "."
+        if length & 0xC0 == 0xC0:
+            offset = ((length & 0x3F) << 8) | packet[offset + 1]
+            continue
+        labels.append(packet[offset + 1:offset + 1 + length].decode("ascii", errors="replace"))
+        offset += 1 + length
+    raise ValueError("compression pointer loop in DNS answer")
+
+
 def dns_query(name: str, qtype: str = "A", host: str = "127.0.0.1", port: int = 53,
               timeout: float = 1.0) -> tuple[str, list[str]]:
     """One UDP query; returns (rcode name, answers as text: dotted IPv4 for
-    A, the joined strings for TXT). Raises OSError/socket.timeout when the
+    A, compressed IPv6 for AAAA, "PREFERENCE EXCHANGE" for MX ("0 ." for a
+    null MX), the joined strings for TXT). Only answers of the asked type
+    are returned (dnsmasq adds the MX hosts' addresses to the additional
+    section, not to the answers). Raises OSError/socket.timeout when the
     server does not answer."""
     qid = random.randrange(0, 1 << 16)
     question = _encode_name(name) + struct.pack("!HH", QTYPES[qtype], 1)
@@ -144,10 +183,18 @@ def dns_query(name: str, qtype: str = "A", host: str = "127.0.0.1", port: int = 
         offset = _skip_name(data, offset)
         rtype, _, _, rdlength = struct.unpack("!HHIH", data[offset:offset + 10])
         offset += 10
+        rdata_offset = offset
         rdata = data[offset:offset + rdlength]
         offset += rdlength
+        if rtype != QTYPES[qtype]:
+            continue
         if rtype == 1 and rdlength == 4:
             answers.append(".".join(str(b) for b in rdata))
+        elif rtype == 28 and rdlength == 16:
+            answers.append(str(ipaddress.IPv6Address(rdata)))
+        elif rtype == 15 and rdlength >= 3:
+            preference = struct.unpack("!H", rdata[:2])[0]
+            answers.append(f"{preference} {_read_name(data, rdata_offset + 2)}")
         elif rtype == 16:
             parts, i = [], 0
             while i < len(rdata):
@@ -158,20 +205,41 @@ def dns_query(name: str, qtype: str = "A", host: str = "127.0.0.1", port: int = 
     return rcode, answers
 
 
+def _addresses(value) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
 class DnsServer:
     """dnsmasq on 127.0.0.1:PORT serving only the given records.
 
-    a:            {name: address or [addresses]} A records (dnsmasq
-                  --address also answers for names below `name`)
+    a:            {name: address or [addresses]} A records, for exactly
+                  that name
+    aaaa:         {name: address or [addresses]} AAAA records, likewise
+    mx:           {domain: [(preference, exchange), ...]} MX records; the
+                  exchange "." with preference 0 is a null MX (RFC 7505)
     txt:          {name: text} TXT records
-    local_zones:  zones dnsmasq is authoritative-ish for (`--local`):
-                  names in them it has no record for get NXDOMAIN
+    local_zones:  further zones dnsmasq is authoritative-ish for (`--local`):
+                  names in them it has no record for get NXDOMAIN (every
+                  name given a record above is one already)
     """
 
-    def __init__(self, a=None, txt=None, local_zones=(), log_dir: pathlib.Path | str | None = None):
-        self.a = dict(a or {})
+    def __init__(self, a=None, txt=None, local_zones=(), log_dir: pathlib.Path | str | None = None,
+                 aaaa=None, mx=None):
+        self.a = {name: _addresses(value) for name, value in (a or {}).items()}
+        self.aaaa = {name: _addresses(value) for name, value in (aaaa or {}).items()}
+        self.mx_hosts = {name: list(hosts) for name, hosts in (mx or {}).items()}
         self.txt = dict(txt or {})
         self.local_zones = tuple(local_zones)
+        for name, addresses in self.a.items():
+            for address in addresses:
+                assert ipaddress.ip_address(address).version == 4, f"A record for {name}: {address!r} is not IPv4"
+        for name, addresses in self.aaaa.items():
+            for address in addresses:
+                assert ipaddress.ip_address(address).version == 6, f"AAAA record for {name}: {address!r} is not IPv6"
+        for name, hosts in self.mx_hosts.items():
+            for preference, exchange in hosts:
+                assert 0 <= preference < 1 << 16, f"MX preference {preference} for {name}"
+                assert exchange and "," not in exchange and "/" not in exchange, f"MX exchange {exchange!r}"
         self.host = "127.0.0.1"
         self.port: int | None = None
         self.proc: subprocess.Popen | None = None
@@ -185,13 +253,28 @@ class DnsServer:
             "--pid-file=", "--cache-size=0", "--log-queries", "--log-facility=-",
             # No DHCP, no TFTP: nothing but the records below.
         ]
-        for zone in self.local_zones:
+        # Every name with a record is a local zone too: NODATA for the
+        # types it lacks, NXDOMAIN below it (see the module comment).
+        zones = dict.fromkeys([*self.local_zones, *self.a, *self.aaaa, *self.mx_hosts, *self.txt])
+        for zone in zones:
             cmd.append(f"--local=/{zone}/")
+        # A name's addresses come back in an order dnsmasq rotates from one
+        # answer to the next (round robin): tests must not rely on it.
         for name, addresses in self.a.items():
-            if isinstance(addresses, str):
-                addresses = [addresses]
             for address in addresses:
-                cmd.append(f"--address=/{name}/{address}")
+                cmd.append(f"--host-record={name},{address}")
+        for name, addresses in self.aaaa.items():
+            for address in addresses:
+                cmd.append(f"--host-record={name},{address}")
+        for name, hosts in self.mx_hosts.items():
+            # dnsmasq answers with a name's MX records in the reverse of
+            # their order on the command line; reversed here, they come
+            # back in the order the test gave, which is the order a client
+            # keeps among equal preferences. dnsmasq writes the exchange
+            # "." as the root name: a null MX's rdata is preference 0 and a
+            # single zero octet.
+            for preference, exchange in reversed(hosts):
+                cmd.append(f"--mx-host={name},{exchange},{preference}")
         for name, text in self.txt.items():
             # No shell: the text goes in as is (a comma would start a
             # second string, quotes would become part of the text).
@@ -234,6 +317,16 @@ class DnsServer:
 
     def query(self, name: str, qtype: str = "A", timeout: float = 1.0) -> tuple[str, list[str]]:
         return dns_query(name, qtype, self.host, self.port, timeout=timeout)
+
+    def mx(self, name: str, timeout: float = 1.0) -> tuple[str, list[tuple[int, str]]]:
+        """(rcode, [(preference, exchange), ...]) in preference order (the
+        server's order among equals); a null MX is [(0, ".")]."""
+        rcode, answers = self.query(name, "MX", timeout=timeout)
+        hosts = []
+        for answer in answers:
+            preference, exchange = answer.split(" ", 1)
+            hosts.append((int(preference), exchange))
+        return rcode, sorted(hosts, key=lambda host: host[0])
 
     def log(self) -> str:
         try:
