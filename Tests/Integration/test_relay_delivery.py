@@ -1,0 +1,185 @@
+"""Remote delivery against the running daemon (issue 7): the relay process
+delivers to sinks on loopback addresses, routed by MX records a dnsmasq on
+loopback serves. Nothing leaves 127.0.0.0/8: the daemon's only resolver is
+that dnsmasq (no upstream), and every MX and A record points into loopback.
+
+Addresses: 127.0.0.2 mx1.mx.test (preference 10), 127.0.0.3 mx2.mx.test
+(20), 127.0.0.4 dead.fallback.test (refuses connections), 127.0.0.5
+live.fallback.test, 127.0.0.6 implicit.test (no MX), 127.0.0.7 for hostile
+servers. Every sink listens on the same port, the daemon's SmtpPort."""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+
+import pytest
+
+from daemon import make_message, unique_token, wait_until
+from dns_server import DnsServer
+from smtp_client import fresh_daemon
+from smtp_sink import ALL_CAPABILITIES, Hostile, SmtpSink
+
+HOSTS = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6", "127.0.0.7"]
+
+
+def free_common_port() -> int:
+    """A TCP port free on every sink address."""
+    for _ in range(50):
+        probe = socket.socket()
+        probe.bind(("127.0.0.2", 0))
+        port = probe.getsockname()[1]
+        probe.close()
+        try:
+            for host in HOSTS:
+                s = socket.socket()
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind((host, port))
+                s.close()
+            return port
+        except OSError:
+            continue
+    raise AssertionError("no common free port")
+
+
+@pytest.fixture(scope="module")
+def env(postern_bin):
+    port = free_common_port()
+    dns = DnsServer(
+        mx={"mx.test": [(20, "mx2.mx.test"), (10, "mx1.mx.test")],
+            "fallback.test": [(10, "dead.fallback.test"), (20, "live.fallback.test")],
+            "nullmx.test": [(0, ".")],
+            "hostile.test": [(10, "bad.hostile.test")],
+            "self.test": [(10, "mail.example.test")]},
+        a={"mx1.mx.test": "127.0.0.2", "mx2.mx.test": "127.0.0.3", "dead.fallback.test": "127.0.0.4",
+           "live.fallback.test": "127.0.0.5", "implicit.test": "127.0.0.6", "bad.hostile.test": "127.0.0.7"})
+    with dns:
+        options = {"SmartHost": "none", "DnsResolvers": f"127.0.0.1:{dns.port}", "SmtpPort": port,
+                   "QueueRetryMinimum": "2s", "QueueRetryMaximum": "4s", "ConnectionCacheTime": "2s"}
+        with fresh_daemon(postern_bin, options, access="Connect:127.0.0.9 RELAY\n") as d:
+            yield d, port
+
+
+def relay(d, to, token, sender="tester@client.test", rcpt_options=(), mail_options=(), body=None):
+    rcpts = [to] if isinstance(to, str) else to
+    with smtplib.SMTP(d.jail.host, d.jail.port, timeout=20, source_address=("127.0.0.9", 0)) as c:
+        c.ehlo("client.test")
+        c.mail(sender, list(mail_options))
+        for r in rcpts:
+            assert c.rcpt(r, list(rcpt_options))[0] == 250, r
+        code, _ = c.data(body or make_message(token, to=rcpts[0]))
+        assert code == 250
+
+
+def test_mail_goes_to_the_most_preferred_mx(env):
+    d, port = env
+    with SmtpSink("127.0.0.2", port) as mx1, SmtpSink("127.0.0.3", port) as mx2:
+        token = unique_token("mx")
+        relay(d, "someone@mx.test", token)
+        [message] = mx1.wait_for_messages(1, timeout=20)
+        assert token.encode() in message.data
+        assert message.mail_from == "tester@client.test"
+        assert message.accepted_recipients == ["someone@mx.test"]
+        assert mx2.messages == []
+    wait_until(lambda: "to=<someone@mx.test>, relay=relay, status=sent" in d.log(), 10, what="the queue's log")
+
+
+def test_a_refusing_mx_is_skipped_for_the_next(env):
+    d, port = env
+    with SmtpSink("127.0.0.5", port) as live:
+        token = unique_token("fallback")
+        relay(d, "someone@fallback.test", token)
+        [message] = live.wait_for_messages(1, timeout=20)
+        assert token.encode() in message.data
+    assert "connect to dead.fallback.test[127.0.0.4]" in d.log()
+
+
+def test_a_domain_without_mx_gets_its_address(env):
+    d, port = env
+    with SmtpSink("127.0.0.6", port) as sink:
+        token = unique_token("implicit")
+        relay(d, "someone@implicit.test", token)
+        sink.wait_for_messages(1, timeout=20)
+
+
+def test_null_mx_and_a_loop_to_ourselves_bounce_at_once(env):
+    d, _ = env
+    offset = len(d.log())
+    relay(d, "someone@nullmx.test", unique_token("nullmx"))
+    wait_until(lambda: "to=<someone@nullmx.test>, relay=relay, status=bounced (5.1.10" in d.log_since(offset), 20,
+               what="the null MX bounce\n" + d.diagnostics())
+    relay(d, "someone@self.test", unique_token("self"))
+    wait_until(lambda: "to=<someone@self.test>, relay=relay, status=bounced (5.4.6" in d.log_since(offset), 20,
+               what="the loop bounce\n" + d.diagnostics())
+
+
+def test_per_recipient_results_and_the_remote_text_in_the_bounce(env):
+    d, port = env
+    replies = {"rcpt": {"bad@mx.test": "550 5.1.1 no such user here", "later@mx.test": "450 4.2.1 try later"}}
+    with SmtpSink("127.0.0.2", port, replies=replies) as mx1:
+        token = unique_token("mixed")
+        offset = len(d.log())
+        relay(d, ["good@mx.test", "bad@mx.test", "later@mx.test"], token, sender="pt-alice@example.test")
+        [message] = mx1.wait_for_messages(1, timeout=20)
+        assert message.accepted_recipients == ["good@mx.test"]
+        bounce = d.wait_for_mbox("pt-alice", lambda t: "no such user here" in t and token in t, timeout=30)
+        assert "bad@mx.test" in bounce
+        assert "Status: 5.1.1" in bounce
+        wait_until(lambda: "to=<later@mx.test>, relay=relay, status=deferred (4.2.1" in d.log_since(offset), 20,
+                   what="the deferral")
+        # The next try finds the server willing.
+        mx1.set_replies({})
+        wait_until(lambda: len(mx1.messages) >= 2, 30, what="the retry\n" + d.diagnostics())
+        assert mx1.messages[-1].accepted_recipients == ["later@mx.test"]
+    wait_until(lambda: "to=<later@mx.test>, relay=relay, status=sent" in d.log_since(offset), 10, what="sent")
+
+
+def test_dsn_and_size_parameters_are_passed_on_when_offered(env):
+    d, port = env
+    with SmtpSink("127.0.0.2", port, capabilities=ALL_CAPABILITIES) as mx1:
+        token = unique_token("dsn")
+        relay(d, "someone@mx.test", token, rcpt_options=["NOTIFY=FAILURE,DELAY", "ORCPT=rfc822;Someone@mx.test"],
+              mail_options=["RET=HDRS", "ENVID=env-42"])
+        [message] = mx1.wait_for_messages(1, timeout=20)
+        assert message.mail_params.get("RET") == "HDRS"
+        assert message.mail_params.get("ENVID") == "env-42"
+        assert "SIZE" in message.mail_params
+        [rcpt] = message.recipients
+        assert rcpt.params.get("NOTIFY") == "FAILURE,DELAY"
+        assert rcpt.params.get("ORCPT", "").lower() == "rfc822;someone@mx.test"
+
+
+@pytest.mark.parametrize("behaviour", [Hostile.OVERSIZED_LINE, Hostile.GARBAGE, Hostile.BARE_LF])
+def test_a_hostile_server_costs_a_deferral_and_nothing_else(env, behaviour):
+    d, port = env
+    with SmtpSink("127.0.0.7", port, greeting=behaviour):
+        offset = len(d.log())
+        relay(d, "someone@hostile.test", unique_token("hostile"))
+        wait_until(lambda: "to=<someone@hostile.test>, relay=relay, status=deferred" in d.log_since(offset), 30,
+                   what="the deferral\n" + d.diagnostics())
+    d.assert_running()
+
+
+def test_an_endless_multiline_reply_is_cut_off(env):
+    d, port = env
+    with SmtpSink("127.0.0.7", port, replies={"ehlo": Hostile.ENDLESS_MULTILINE}):
+        offset = len(d.log())
+        relay(d, "someone2@hostile.test", unique_token("endless"))
+        wait_until(lambda: "to=<someone2@hostile.test>, relay=relay, status=deferred" in d.log_since(offset), 30,
+                   what="the deferral\n" + d.diagnostics())
+    d.assert_running()
+
+
+def test_a_hundred_messages_to_one_destination_reuse_connections(env):
+    d, port = env
+    with SmtpSink("127.0.0.6", port) as sink:
+        tokens = [unique_token(f"reuse{i}") for i in range(100)]
+        with smtplib.SMTP(d.jail.host, d.jail.port, timeout=30, source_address=("127.0.0.9", 0)) as c:
+            for token in tokens:
+                c.sendmail("tester@client.test", ["someone@implicit.test"],
+                           make_message(token, to="someone@implicit.test"))
+        sink.wait_for_messages(100, timeout=60)
+        per_connection = sink.messages_per_connection()
+        assert sum(per_connection) == 100
+        assert len(per_connection) <= 50, per_connection
+        assert max(per_connection) >= 5, per_connection
