@@ -10,8 +10,10 @@ servers. Every sink listens on the same port, the daemon's SmtpPort."""
 
 from __future__ import annotations
 
+import pathlib
 import smtplib
 import socket
+import tempfile
 
 import pytest
 
@@ -19,6 +21,7 @@ from daemon import make_message, unique_token, wait_until
 from dns_server import DnsServer
 from smtp_client import fresh_daemon
 from smtp_sink import ALL_CAPABILITIES, Hostile, SmtpSink
+from tls_support import make_pki
 
 HOSTS = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6", "127.0.0.7"]
 
@@ -42,21 +45,41 @@ def free_common_port() -> int:
     raise AssertionError("no common free port")
 
 
+TLS_POLICY = """\
+# outbound TLS per destination
+tls.test        verify
+wrongname.test  verify
+encrypt.test    encrypt
+"""
+
+
 @pytest.fixture(scope="module")
-def env(postern_bin):
+def pki():
+    directory = pathlib.Path(tempfile.mkdtemp(prefix="pt-relay-pki-"))
+    return make_pki(directory, name="mx1.tls.test")
+
+
+@pytest.fixture(scope="module")
+def env(postern_bin, pki):
     port = free_common_port()
     dns = DnsServer(
         mx={"mx.test": [(20, "mx2.mx.test"), (10, "mx1.mx.test")],
+            "tls.test": [(10, "mx1.tls.test")],
+            "wrongname.test": [(10, "mx1.wrongname.test")],
+            "encrypt.test": [(10, "plain.encrypt.test")],
             "fallback.test": [(10, "dead.fallback.test"), (20, "live.fallback.test")],
             "nullmx.test": [(0, ".")],
             "hostile.test": [(10, "bad.hostile.test")],
             "self.test": [(10, "mail.example.test")]},
         a={"mx1.mx.test": "127.0.0.2", "mx2.mx.test": "127.0.0.3", "dead.fallback.test": "127.0.0.4",
-           "live.fallback.test": "127.0.0.5", "implicit.test": "127.0.0.6", "bad.hostile.test": "127.0.0.7"})
+           "live.fallback.test": "127.0.0.5", "implicit.test": "127.0.0.6", "bad.hostile.test": "127.0.0.7",
+           "mx1.tls.test": "127.0.0.2", "mx1.wrongname.test": "127.0.0.3", "plain.encrypt.test": "127.0.0.5"})
     with dns:
         options = {"SmartHost": "none", "DnsResolvers": f"127.0.0.1:{dns.port}", "SmtpPort": port,
-                   "QueueRetryMinimum": "2s", "QueueRetryMaximum": "4s", "ConnectionCacheTime": "2s"}
-        with fresh_daemon(postern_bin, options, access="Connect:127.0.0.9 RELAY\n") as d:
+                   "QueueRetryMinimum": "2s", "QueueRetryMaximum": "4s", "ConnectionCacheTime": "2s",
+                   "TLSClientCAFile": str(pki.ca)}
+        with fresh_daemon(postern_bin, options, access="Connect:127.0.0.9 RELAY\n",
+                          files={"tls_policy": TLS_POLICY}) as d:
             yield d, port
 
 
@@ -122,15 +145,19 @@ def test_per_recipient_results_and_the_remote_text_in_the_bounce(env):
         relay(d, ["good@mx.test", "bad@mx.test", "later@mx.test"], token, sender="pt-alice@example.test")
         [message] = mx1.wait_for_messages(1, timeout=20)
         assert message.accepted_recipients == ["good@mx.test"]
-        bounce = d.wait_for_mbox("pt-alice", lambda t: "no such user here" in t and token in t, timeout=30)
-        assert "bad@mx.test" in bounce
-        assert "Status: 5.1.1" in bounce
         wait_until(lambda: "to=<later@mx.test>, relay=relay, status=deferred (4.2.1" in d.log_since(offset), 20,
                    what="the deferral")
+        wait_until(lambda: "to=<bad@mx.test>, relay=relay, status=bounced (5.1.1" in d.log_since(offset), 20,
+                   what="the bounce")
         # The next try finds the server willing.
         mx1.set_replies({})
         wait_until(lambda: len(mx1.messages) >= 2, 30, what="the retry\n" + d.diagnostics())
         assert mx1.messages[-1].accepted_recipients == ["later@mx.test"]
+        # The message is done: the sender hears of the failed recipient,
+        # with the remote server's own words.
+        bounce = d.wait_for_mbox("pt-alice", lambda t: "no such user here" in t and token in t, timeout=30)
+        assert "bad@mx.test" in bounce
+        assert "Status: 5.1.1" in bounce
     wait_until(lambda: "to=<later@mx.test>, relay=relay, status=sent" in d.log_since(offset), 10, what="sent")
 
 
@@ -179,7 +206,55 @@ def test_a_hundred_messages_to_one_destination_reuse_connections(env):
                 c.sendmail("tester@client.test", ["someone@implicit.test"],
                            make_message(token, to="someone@implicit.test"))
         sink.wait_for_messages(100, timeout=60)
-        per_connection = sink.messages_per_connection()
+        per_connection = sink.messages_per_connection
         assert sum(per_connection) == 100
         assert len(per_connection) <= 50, per_connection
         assert max(per_connection) >= 5, per_connection
+
+
+def test_opportunistic_tls_is_used_when_offered(env, pki):
+    d, port = env
+    with SmtpSink("127.0.0.2", port, capabilities=("PIPELINING", "STARTTLS"), tls_cert=pki.cert,
+                  tls_key=pki.key) as mx1:
+        token = unique_token("may")
+        relay(d, "tls-may@mx.test", token)
+        [message] = mx1.wait_for_messages(1, timeout=20)
+        assert message.tls and message.tls_version in ("TLSv1.2", "TLSv1.3")
+    # Not verified: the certificate is for mx1.tls.test, the MX is mx1.mx.test.
+    wait_until(lambda: "to=<tls-may@mx.test>, relay=mx1.mx.test[127.0.0.2]" in d.log(), 10, what="the log")
+    line = next(l for l in d.log().splitlines() if "to=<tls-may@mx.test>, relay=mx1.mx.test" in l)
+    assert "TLSv1." in line and "verified=no" in line
+
+
+def test_verify_policy_delivers_over_a_verified_certificate(env, pki):
+    d, port = env
+    with SmtpSink("127.0.0.2", port, capabilities=("PIPELINING", "STARTTLS"), tls_cert=pki.cert,
+                  tls_key=pki.key) as mx1:
+        token = unique_token("verify")
+        relay(d, "someone@tls.test", token)
+        [message] = mx1.wait_for_messages(1, timeout=20)
+        assert message.tls
+    wait_until(lambda: "to=<someone@tls.test>, relay=mx1.tls.test" in d.log(), 10, what="the log")
+    line = next(l for l in d.log().splitlines() if "to=<someone@tls.test>, relay=mx1.tls.test" in l)
+    assert "verified=yes" in line, line
+
+
+def test_verify_policy_refuses_a_certificate_for_another_name(env, pki):
+    d, port = env
+    with SmtpSink("127.0.0.3", port, capabilities=("PIPELINING", "STARTTLS"), tls_cert=pki.cert,
+                  tls_key=pki.key) as wrong:
+        offset = len(d.log())
+        relay(d, "someone@wrongname.test", unique_token("wrongname"))
+        wait_until(lambda: "to=<someone@wrongname.test>, relay=relay, status=deferred" in d.log_since(offset), 30,
+                   what="the deferral\n" + d.diagnostics())
+        assert wrong.messages == []
+
+
+def test_encrypt_policy_defers_when_the_server_offers_no_tls(env):
+    d, port = env
+    with SmtpSink("127.0.0.5", port) as plain:
+        offset = len(d.log())
+        relay(d, "someone@encrypt.test", unique_token("encrypt"))
+        wait_until(lambda: "to=<someone@encrypt.test>, relay=relay, status=deferred (4.7" in d.log_since(offset), 30,
+                   what="the deferral\n" + d.diagnostics())
+        assert plain.messages == []

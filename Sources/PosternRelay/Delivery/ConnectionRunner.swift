@@ -18,6 +18,9 @@ struct ConnectionRunner {
     func run(_ first: RelayWork) {
         var pending = [first]
         var lastError = ""
+        // The session's own status when it said why (4.7.4 TLS required,
+        // 4.4.2 lost connection...); 4.4.1 for a host that did not answer.
+        var lastStatus = "4.4.1"
         var delivered = 0
         var reached = false
         let route = first.route
@@ -32,6 +35,7 @@ struct ConnectionRunner {
                     switch TCPConnector.connect(address: address, port: host.port, timeout: connectTimeout) {
                     case .failure(let error):
                         lastError = "connect to \(host.name)[\(address)]:\(host.port): \(error)"
+                        lastStatus = "4.4.1"
                         logger.info("\(lastError)")
                         attempts = 2
                         continue
@@ -49,6 +53,7 @@ struct ConnectionRunner {
                     pending = outcome.unattempted
                     if let failure = outcome.failure {
                         lastError = "\(host.name)[\(address)]:\(host.port): \(failure.text)"
+                        lastStatus = failure.status
                         // A failed handshake under `may`: the same host in
                         // the clear, once.
                         if failure.retryWithoutTLS && policy == .may {
@@ -62,7 +67,7 @@ struct ConnectionRunner {
         }
         for work in pending {
             let reason = lastError.isEmpty ? "no host to deliver to" : lastError
-            work.completeAll(.deferred, "4.4.1 \(reason)")
+            work.completeAll(.deferred, "\(lastStatus) \(reason)")
         }
         scheduler.runnerEnded(first.destination, delivered: delivered, unreachable: !reached)
     }
