@@ -31,6 +31,7 @@ import pytest
 
 from daemon import make_message, unique_token, wait_until
 from dns_server import BlackHole, DnsServer, silent_port
+from smtp_client import set_options
 
 DOMAIN = "example.test"
 ALICE = f"pt-alice@{DOMAIN}"
@@ -227,8 +228,7 @@ def test_block_lists_configured_by_sighup_take_effect_without_restarting_childre
     assert greeting(d, "127.0.0.2")[0] == 220
     kids = d.children()
     offset = len(d.log())
-    with open(d.jail.config, "a") as f:
-        f.write(f"DnsBlocklists = bl.test\nDnsResolvers = 127.0.0.1:{dns.port}\n")
+    set_options(d.jail.config, {"DnsBlocklists": "bl.test", "DnsResolvers": f"127.0.0.1:{dns.port}"})
     d.signal(signal.SIGHUP)
     marker = f"postern/lookup[{kids['lookup']}]: maps loaded"
     wait_until(lambda: marker in d.log_since(offset), 10, what=f"{marker!r} after SIGHUP")
