@@ -298,3 +298,30 @@ def test_twenty_concurrent_deliveries_to_one_mailbox_are_intact(ad):
         assert text.count(f"<{tok}@client.test>") == 1, tok
     messages = [m for m in text.split("\nFrom ") if any(tok in m for tok in tokens)]
     assert len(messages) == 20
+
+
+def test_the_file_worker_is_chrooted_into_the_jail_and_runs_as_the_default_user(ad):
+    from daemon import status
+    prefix = pathlib.Path(ad.jail.prefix)
+    jail = (prefix / "var/mailjail").resolve()
+    token = unique_token("jailed")
+    send(ad, "archive@example.test", token)
+    archive = prefix / "var/mailjail/archive/list"
+    wait_until(lambda: archive.exists() and token in archive.read_text(), 20, what="the archive file")
+
+    def jailed_worker():
+        for pid in ad.workers():
+            try:
+                root = os.readlink(f"/proc/{pid}/root")
+            except OSError:
+                continue
+            if pathlib.Path(root) == jail:
+                return pid
+        return None
+
+    pid = wait_until(jailed_worker, 10, what="a worker whose root is the SafeFileEnvironment")
+    fields = status(pid)
+    assert fields["Uid"].split()[:3] == [str(NOBODY.pw_uid)] * 3
+    assert fields["CapEff"] == "0000000000000000"
+    assert fields["CapPrm"] == "0000000000000000"
+    assert fields["NoNewPrivs"] == "1"
