@@ -1,0 +1,85 @@
+import Glibc
+import PosternCore
+import PosternIPC
+import XCTest
+
+@testable import PosternRelay
+
+/// The per-destination slow start, cap, reuse and rate limit, without
+/// sockets: the runner only records which work it was given.
+final class DestinationSchedulerTests: XCTestCase {
+    final class Started: @unchecked Sendable {
+        private let lock = Lock()
+        private var works: [RelayWork] = []
+        func add(_ work: RelayWork) { lock.withLock { works.append(work) } }
+        var count: Int { lock.withLock { works.count } }
+    }
+
+    private func scheduler(concurrency: Int = 20, rate: Int = 0) -> (DestinationScheduler, Started) {
+        var config = PosternConfig(sourcePath: "test", myHostname: "mail.example.test")
+        config.relay.destinationConcurrency = concurrency
+        config.relay.destinationRate = rate
+        config.relay.connectionCacheTime = 0
+        let started = Started()
+        return (DestinationScheduler(config: config) { work, _ in started.add(work) }, started)
+    }
+
+    private func work(_ n: Int, destination: String = "example.test") -> RelayWork {
+        let message = OutboundMessage(
+            queueID: QueueID.generate(), sender: "s@x.test", recipients: [OutboundRecipient(address: "r\(n)@x.test")],
+            size: 10)
+        return RelayWork(
+            message: message, jobIndices: [0], messageFD: open("/dev/null", O_RDONLY), route: RouteAnswer(outcome: .hosts),
+            destination: destination, completion: { _ in })
+    }
+
+    func testTwoConnectionsFirstThenOneMorePerDeliveredMessage() {
+        let (s, started) = scheduler()
+        for n in 0..<10 { s.submit(work(n)) }
+        XCTAssertEqual(started.count, 2)
+        s.runnerEnded("example.test", delivered: 3, unreachable: false)
+        // One slot freed, the limit grew to 5: four more start.
+        XCTAssertEqual(started.count, 6)
+    }
+
+    func testAnUnreachableDestinationHalvesTheLimit() {
+        let (s, started) = scheduler()
+        for n in 0..<10 { s.submit(work(n)) }
+        s.runnerEnded("example.test", delivered: 6, unreachable: false)  // limit 8
+        XCTAssertEqual(started.count, 9)
+        for _ in 0..<7 { s.runnerEnded("example.test", delivered: 0, unreachable: true) }
+        // The limit fell to 1 and one runner is still active: no new start
+        // while the destination cannot be reached...
+        XCTAssertEqual(started.count, 9)
+        // ...until it ends: one connection keeps trying.
+        s.runnerEnded("example.test", delivered: 0, unreachable: true)
+        XCTAssertEqual(started.count, 10)
+    }
+
+    func testTheCapHolds() {
+        let (s, started) = scheduler(concurrency: 3)
+        for n in 0..<20 { s.submit(work(n)) }
+        s.runnerEnded("example.test", delivered: 100, unreachable: false)
+        XCTAssertEqual(started.count, 2 + 2, "one ended, three may run")
+    }
+
+    func testAFreeSessionTakesTheNextMessageOfItsDestinationOnly() {
+        let (s, started) = scheduler(concurrency: 1)
+        s.submit(work(0))
+        s.submit(work(1))
+        s.submit(work(2, destination: "other.test"))
+        XCTAssertEqual(started.count, 2, "one per destination")
+        XCTAssertEqual(s.nextWork(for: "example.test")?.message.recipients.first?.address, "r1@x.test")
+        XCTAssertNil(s.nextWork(for: "example.test"))
+    }
+
+    func testTheRateLimitCountsMessageStartsPerMinute() {
+        let (s, started) = scheduler(rate: 3)
+        for n in 0..<10 { s.submit(work(n)) }
+        XCTAssertEqual(started.count, 2)
+        XCTAssertNotNil(s.nextWork(for: "example.test"), "the third start in this minute")
+        XCTAssertNil(s.nextWork(for: "example.test"), "a fourth must wait")
+        s.runnerEnded("example.test", delivered: 5, unreachable: false)
+        XCTAssertEqual(started.count, 2)
+    }
+}
