@@ -29,7 +29,8 @@ final class DestinationSchedulerTests: XCTestCase {
             queueID: QueueID.generate(), sender: "s@x.test", recipients: [OutboundRecipient(address: "r\(n)@x.test")],
             size: 10)
         return RelayWork(
-            message: message, jobIndices: [0], messageFD: open("/dev/null", O_RDONLY), route: RouteAnswer(outcome: .hosts),
+            message: message, jobIndices: [0], messageFD: open("/dev/null", O_RDONLY),
+            route: RouteAnswer(outcome: .hosts),
             destination: destination, completion: { _ in })
     }
 
