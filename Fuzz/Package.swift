@@ -15,7 +15,7 @@ import PackageDescription
 /// `<target>_main`, the symbol SwiftPM links in as `main`.
 let fuzzTargets = [
     "fuzz_command", "fuzz_address", "fuzz_data", "fuzz_session",
-    "fuzz_frame", "fuzz_control", "fuzz_access", "fuzz_dns",
+    "fuzz_frame", "fuzz_control", "fuzz_access", "fuzz_dns", "fuzz_reply", "fuzz_aliases",
 ]
 
 /// The harnesses check internal invariants (`@testable import`), and build
@@ -33,6 +33,7 @@ let package = Package(
         // The main package's targets, as its Package.swift declares them.
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
         .systemLibrary(name: "CSASL", pkgConfig: "libsasl2", providers: [.apt(["libsasl2-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(name: "CShims"),
         .target(
             name: "PosternCore",
@@ -41,9 +42,13 @@ let package = Package(
         .target(name: "PosternIPC", dependencies: ["PosternCore", "CShims"], swiftSettings: testable),
         .target(name: "PosternPrivilege", dependencies: ["PosternCore", "PosternIPC", "CShims", "CCap"]),
         .target(name: "SMTPProtocol", dependencies: [], swiftSettings: testable),
+        .target(name: "PosternAliases", dependencies: ["PosternCore"], swiftSettings: testable),
         .target(
             name: "PosternLookup",
-            dependencies: ["PosternCore", "PosternIPC", "PosternPrivilege", "SMTPProtocol", "CSASL"],
+            dependencies: ["PosternCore", "PosternIPC", "PosternPrivilege", "PosternAliases", "SMTPProtocol", "CSASL"],
+            swiftSettings: testable),
+        .target(
+            name: "PosternRelay", dependencies: ["PosternCore", "PosternIPC", "PosternPrivilege", "COpenSSL"],
             swiftSettings: testable),
         .target(
             name: "PosternQueue", dependencies: ["PosternCore", "PosternIPC", "PosternPrivilege", "CShims"],
@@ -66,6 +71,8 @@ let package = Package(
         .executableTarget(name: "fuzz_control", dependencies: ["FuzzSupport", "PosternCore", "PosternQueue"]),
         .executableTarget(name: "fuzz_access", dependencies: ["FuzzSupport", "PosternLookup"]),
         .executableTarget(name: "fuzz_dns", dependencies: ["FuzzSupport", "PosternLookup"]),
+        .executableTarget(name: "fuzz_reply", dependencies: ["FuzzSupport", "PosternCore", "PosternRelay"]),
+        .executableTarget(name: "fuzz_aliases", dependencies: ["FuzzSupport", "PosternCore", "PosternAliases"]),
     ],
     swiftLanguageModes: [.v5]
 )
