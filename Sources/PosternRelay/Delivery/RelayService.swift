@@ -107,11 +107,25 @@ final class RelayService: @unchecked Sendable {
         close(fd)
     }
 
-    /// Asks the lookup; a lookup that is not there (restarting) defers.
+    /// Asks the lookup. Its channel may not be attached yet (the relay and
+    /// the lookup start together; the queue may hand over its backlog at
+    /// once) or be reattached after a restart: wait for it a little,
+    /// off the IPC thread, before deferring.
     private func route(_ domain: String, then done: @escaping (RouteAnswer) -> Void) {
-        guard let lookup = peers.channel(.lookup) else {
-            return done(RouteAnswer(outcome: .temporary, text: "4.3.0 the lookup process is not available"))
+        if let lookup = peers.channel(.lookup) { return ask(lookup, domain, then: done) }
+        OSThread.start { [self] in
+            let deadline = MonotonicClock.now() + Self.lookupWait
+            while MonotonicClock.now() < deadline {
+                if let lookup = peers.channel(.lookup) { return ask(lookup, domain, then: done) }
+                usleep(50_000)
+            }
+            done(RouteAnswer(outcome: .temporary, text: "4.3.0 the lookup process is not available"))
         }
+    }
+
+    static let lookupWait = 10.0
+
+    private func ask(_ lookup: IPCChannel, _ domain: String, then done: @escaping (RouteAnswer) -> Void) {
         lookup.request(.routeRequest(domain: domain)) { result in
             if case .success(let frame) = result, case .route(let answer) = frame.message {
                 done(answer)
