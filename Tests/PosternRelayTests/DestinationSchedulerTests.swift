@@ -38,30 +38,29 @@ final class DestinationSchedulerTests: XCTestCase {
         let (s, started) = scheduler()
         for n in 0..<10 { s.submit(work(n)) }
         XCTAssertEqual(started.count, 2)
-        s.runnerEnded("example.test", delivered: 3, unreachable: false)
-        // One slot freed, the limit grew to 5: four more start.
-        XCTAssertEqual(started.count, 6)
+        for _ in 0..<3 { s.delivered("example.test") }
+        XCTAssertEqual(started.count, 5)
     }
 
     func testAnUnreachableDestinationHalvesTheLimit() {
         let (s, started) = scheduler()
         for n in 0..<10 { s.submit(work(n)) }
-        s.runnerEnded("example.test", delivered: 6, unreachable: false)  // limit 8
-        XCTAssertEqual(started.count, 9)
-        for _ in 0..<7 { s.runnerEnded("example.test", delivered: 0, unreachable: true) }
+        for _ in 0..<6 { s.delivered("example.test") }
+        XCTAssertEqual(started.count, 8)
+        for _ in 0..<7 { s.runnerEnded("example.test", unreachable: true) }
         // The limit fell to 1 and one runner is still active: no new start
         // while the destination cannot be reached...
-        XCTAssertEqual(started.count, 9)
+        XCTAssertEqual(started.count, 8)
         // ...until it ends: one connection keeps trying.
-        s.runnerEnded("example.test", delivered: 0, unreachable: true)
-        XCTAssertEqual(started.count, 10)
+        s.runnerEnded("example.test", unreachable: true)
+        XCTAssertEqual(started.count, 9)
     }
 
     func testTheCapHolds() {
         let (s, started) = scheduler(concurrency: 3)
         for n in 0..<20 { s.submit(work(n)) }
-        s.runnerEnded("example.test", delivered: 100, unreachable: false)
-        XCTAssertEqual(started.count, 2 + 2, "one ended, three may run")
+        for _ in 0..<100 { s.delivered("example.test") }
+        XCTAssertEqual(started.count, 3)
     }
 
     func testAFreeSessionTakesTheNextMessageOfItsDestinationOnly() {
@@ -80,7 +79,26 @@ final class DestinationSchedulerTests: XCTestCase {
         XCTAssertEqual(started.count, 2)
         XCTAssertNotNil(s.nextWork(for: "example.test"), "the third start in this minute")
         XCTAssertNil(s.nextWork(for: "example.test"), "a fourth must wait")
-        s.runnerEnded("example.test", delivered: 5, unreachable: false)
+        for _ in 0..<5 { s.delivered("example.test") }
         XCTAssertEqual(started.count, 2)
+    }
+}
+
+extension DestinationSchedulerTests {
+    func testAWaitingSessionWakesWhenWorkArrives() {
+        var config = PosternConfig(sourcePath: "test", myHostname: "mail.example.test")
+        config.relay.connectionCacheTime = 5
+        let started = Started()
+        let s = DestinationScheduler(config: config) { work, _ in started.add(work) }
+        s.submit(work(0))
+        XCTAssertEqual(started.count, 1)
+        let got = expectation(description: "the waiting session gets the message")
+        OSThread.start {
+            if s.nextWork(for: "example.test") != nil { got.fulfill() }
+        }
+        usleep(200_000)
+        s.submit(work(1))
+        wait(for: [got], timeout: 2)
+        XCTAssertEqual(started.count, 1, "the idle connection took it; no new one")
     }
 }

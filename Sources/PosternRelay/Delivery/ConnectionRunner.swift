@@ -47,7 +47,7 @@ struct ConnectionRunner {
                         heloName: heloName, remoteName: host.name, remoteAddress: address, tlsPolicy: policy)
                     let session = RelaySession(
                         fd: fd, port: host.port, settings: settings, pending: pending, startTLS: startTLS,
-                        logger: logger)
+                        logger: logger, onDelivered: { scheduler.delivered(first.destination) })
                     let outcome = session.run(next: { scheduler.nextWork(for: first.destination) })
                     delivered += outcome.delivered
                     pending = outcome.unattempted
@@ -69,7 +69,7 @@ struct ConnectionRunner {
             let reason = lastError.isEmpty ? "no host to deliver to" : lastError
             work.completeAll(.deferred, "\(lastStatus) \(reason)")
         }
-        scheduler.runnerEnded(first.destination, delivered: delivered, unreachable: !reached)
+        scheduler.runnerEnded(first.destination, unreachable: !reached && delivered == 0)
     }
 
     static func policy(_ policy: RouteAnswer.TLSPolicy) -> OutboundTLSPolicy {

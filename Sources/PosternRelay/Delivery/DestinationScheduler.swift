@@ -14,11 +14,14 @@ final class DestinationScheduler: @unchecked Sendable {
         var waiting: [RelayWork] = []
         var active = 0
         var limit: Double = 2
+        /// Connections waiting for this destination's next message: new
+        /// work goes to them before a new connection is opened.
+        var idle = 0
         /// Monotonic times of recent message starts, for the rate limit.
         var starts: [Double] = []
     }
 
-    private let lock = Lock()
+    private let lock = ConditionLock()
     private var destinations: [String: Destination] = [:]
     private var cap: Int
     private var rate: Int
@@ -42,13 +45,16 @@ final class DestinationScheduler: @unchecked Sendable {
 
     func submit(_ work: RelayWork) {
         lock.withLock { destinations[work.destination, default: Destination()].waiting.append(work) }
+        // A free connection to the destination takes it at once...
+        lock.signal()
+        // ...or a new one starts, if the destination has room.
         pump(work.destination)
     }
 
     /// Starts connections while the destination has work and room.
     func pump(_ key: String) {
         while let work = lock.withLock({ () -> RelayWork? in
-            guard var d = destinations[key], !d.waiting.isEmpty, d.active < max(1, min(Int(d.limit), cap)),
+            guard var d = destinations[key], d.waiting.count > d.idle, d.active < max(1, min(Int(d.limit), cap)),
                 allowsStart(&d)
             else { return nil }
             d.active += 1
@@ -75,30 +81,41 @@ final class DestinationScheduler: @unchecked Sendable {
     /// The destination's next message for a session that is free, waiting
     /// up to ConnectionCacheTime for one to arrive.
     func nextWork(for key: String) -> RelayWork? {
-        let deadline = MonotonicClock.now() + lock.withLock { cacheTime }
-        while true {
-            let work: RelayWork? = lock.withLock {
-                guard var d = destinations[key], !d.waiting.isEmpty, allowsStart(&d) else { return nil }
-                let work = d.waiting.removeFirst()
-                destinations[key] = d
-                return work
+        let deadline =
+            MonotonicClock.now()
+            + lock.withLock { () -> Double in
+                destinations[key]?.idle += 1
+                return cacheTime
             }
-            if let work { return work }
-            if MonotonicClock.now() >= deadline { return nil }
-            usleep(20_000)
+        let work = lock.wait(until: deadline) { () -> RelayWork? in
+            guard var d = destinations[key], !d.waiting.isEmpty, allowsStart(&d) else { return nil }
+            let work = d.waiting.removeFirst()
+            destinations[key] = d
+            return work
         }
+        lock.withLock { destinations[key]?.idle -= 1 }
+        return work
     }
 
-    /// A session ended: its slot is free; the slow start grows with each
-    /// delivered message and halves when no host could be reached.
-    func runnerEnded(_ key: String, delivered: Int, unreachable: Bool) {
+    /// A message reached the destination: the slow start opens one more
+    /// connection's worth, up to the cap.
+    func delivered(_ key: String) {
+        lock.withLock {
+            guard var d = destinations[key] else { return }
+            d.limit = min(Double(cap), d.limit + 1)
+            destinations[key] = d
+        }
+        pump(key)
+    }
+
+    /// A session ended: its slot is free; the limit halves when no host
+    /// could be reached.
+    func runnerEnded(_ key: String, unreachable: Bool) {
         lock.withLock {
             guard var d = destinations[key] else { return }
             d.active -= 1
             if unreachable {
                 d.limit = max(1, d.limit / 2)
-            } else {
-                d.limit = min(Double(cap), d.limit + Double(delivered))
             }
             if d.active == 0 && d.waiting.isEmpty && d.starts.isEmpty {
                 destinations[key] = nil

@@ -37,11 +37,14 @@ final class RelaySession {
     private var outcome = Outcome()
     private var tlsDescription: String?
     private let label: String
+    /// A message (some recipient) was taken: the slow start grows.
+    private let onDelivered: () -> Void
 
     init(
         fd: Int32, port: UInt16, settings: SMTPClientSettings, pending: [RelayWork], startTLS: TLSStarter?,
-        logger: Logger
+        logger: Logger, onDelivered: @escaping () -> Void = {}
     ) {
+        self.onDelivered = onDelivered
         self.fd = fd
         self.transport = PlainTransport(fd: fd)
         self.settings = settings
@@ -119,6 +122,7 @@ final class RelaySession {
                 }
                 outcome.greeted = true
                 work.complete(report)
+                if report.results.contains(where: { $0.disposition == .delivered }) { onDelivered() }
                 for result in report.results {
                     let address =
                         work.message.recipients.indices.contains(result.index)
