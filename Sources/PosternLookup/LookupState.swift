@@ -33,6 +33,7 @@ final class LookupState: @unchecked Sendable {
     /// SMTP AUTH; nil when Cyrus SASL could not be brought up (AUTH is
     /// then answered with 454 and not advertised).
     private let authenticator: SASLAuthenticator?
+    private let logins = AuthenticatedLogins()
 
     init(config: PosternConfig, resolvConf: String, logger: Logger, authenticator: SASLAuthenticator? = nil) {
         self.config = config
@@ -143,8 +144,9 @@ final class LookupState: @unchecked Sendable {
         frame.descriptors.forEach { _ = close($0) }
         if let authenticator, channel.peer == .listener, Self.isAuthRequest(frame.message) {
             let key = ObjectIdentifier(channel)
-            authenticator.queue.async {
+            authenticator.queue.async { [logins] in
                 let answer = authenticator.answer(frame.message, channel: key)
+                if case .authSucceeded(let user) = answer { logins.record(user) }
                 try? channel.respond(to: frame.requestID, with: answer)
             }
             return
@@ -155,8 +157,27 @@ final class LookupState: @unchecked Sendable {
         default: pool = tableWorkers
         }
         pool.async { [self] in
-            let answer = answer(frame.message, from: channel.peer)
+            let answer = answer(verified(frame.message, from: channel.peer), from: channel.peer)
             try? channel.respond(to: frame.requestID, with: answer)
+        }
+    }
+
+    /// The listener's claim of an authenticated login, kept only when the
+    /// lookup saw that login succeed (see `AuthenticatedLogins`).
+    private func verified(_ message: IPCMessage, from peer: Role) -> IPCMessage {
+        guard peer == .listener else { return message }
+        func check(_ client: ClientContext) -> ClientContext {
+            guard !client.authenticatedUser.isEmpty, !logins.isKnown(client.authenticatedUser) else { return client }
+            let login = SASLLogText.escaped(client.authenticatedUser)
+            logger.warning("the listener claimed login \(login) for \(client.address), never authenticated here: ignored")
+            var stripped = client
+            stripped.authenticatedUser = ""
+            return stripped
+        }
+        switch message {
+        case .checkSender(let address, let client): return .checkSender(address: address, client: check(client))
+        case .checkRecipient(let address, let client): return .checkRecipient(address: address, client: check(client))
+        default: return message
         }
     }
 
