@@ -169,7 +169,8 @@ final class LookupState: @unchecked Sendable {
         func check(_ client: ClientContext) -> ClientContext {
             guard !client.authenticatedUser.isEmpty, !logins.isKnown(client.authenticatedUser) else { return client }
             let login = SASLLogText.escaped(client.authenticatedUser)
-            logger.warning("the listener claimed login \(login) for \(client.address), never authenticated here: ignored")
+            logger.warning(
+                "the listener claimed login \(login) for \(client.address), never authenticated here: ignored")
             var stripped = client
             stripped.authenticatedUser = ""
             return stripped
