@@ -35,6 +35,25 @@ extension QueueService {
         }
     }
 
+    /// Recipients that failed while others are still pending are reported
+    /// now, not when the last one is done (which may be days away): the
+    /// sender learns of a 550 in minutes, as Sendmail's queue run tells it.
+    /// Reported recipients get NOTIFY=NEVER, so the final notice does not
+    /// repeat them. Only for clients' messages: a notice's own failures go
+    /// through the double-bounce rules at the end.
+    func reportFailuresNow(_ envelope: Envelope) {
+        guard envelope.notice == .none, !envelope.sender.isEmpty, !notifying.contains(envelope.queueID),
+            envelope.recipients.contains(where: { $0.state == .failed && $0.notify != .never })
+        else { return }
+        notifying.insert(envelope.queueID)
+        sendNotice(envelope, event: .failed) { [self] outcome in
+            notifying.remove(envelope.queueID)
+            guard case .done(let reported) = outcome, messages[envelope.queueID] != nil else { return }
+            messages[envelope.queueID] = reported
+            persist(reported, durable: true)
+        }
+    }
+
     /// The delay warning, once: `warned` is set when it is queued (or when
     /// nobody is to be told).
     func warnDelayed(_ envelope: Envelope) {

@@ -197,6 +197,7 @@ extension QueueService {
         }
         messages[id] = envelope
         persist(envelope, durable: false)
+        reportFailuresNow(envelope)
     }
 
     /// Every recipient has a final state: the sender is told of failures

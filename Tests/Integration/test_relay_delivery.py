@@ -14,6 +14,7 @@ import pathlib
 import smtplib
 import socket
 import tempfile
+import time
 
 import pytest
 
@@ -149,16 +150,20 @@ def test_per_recipient_results_and_the_remote_text_in_the_bounce(env):
                    what="the deferral")
         wait_until(lambda: "to=<bad@mx.test>, relay=relay, status=bounced (5.1.1" in d.log_since(offset), 20,
                    what="the bounce")
+        # The sender hears of the failed recipient now, with the remote
+        # server's own words, while the deferred one waits.
+        bounce = d.wait_for_mbox("pt-alice", lambda t: "no such user here" in t and token in t, timeout=30)
+        assert "bad@mx.test" in bounce
+        assert "Status: 5.1.1" in bounce
         # The next try finds the server willing.
         mx1.set_replies({})
         wait_until(lambda: len(mx1.messages) >= 2, 30, what="the retry\n" + d.diagnostics())
         assert mx1.messages[-1].accepted_recipients == ["later@mx.test"]
-        # The message is done: the sender hears of the failed recipient,
-        # with the remote server's own words.
-        bounce = d.wait_for_mbox("pt-alice", lambda t: "no such user here" in t and token in t, timeout=30)
-        assert "bad@mx.test" in bounce
-        assert "Status: 5.1.1" in bounce
     wait_until(lambda: "to=<later@mx.test>, relay=relay, status=sent" in d.log_since(offset), 10, what="sent")
+    # Reported once: the final notice does not repeat it.
+    time.sleep(2)
+    bounces = [m for m in ("\n" + d.mbox("pt-alice")).split("\nFrom ") if token in m and "no such user here" in m]
+    assert len(bounces) == 1, bounces
 
 
 def test_dsn_and_size_parameters_are_passed_on_when_offered(env):
@@ -221,8 +226,9 @@ def test_opportunistic_tls_is_used_when_offered(env, pki):
         [message] = mx1.wait_for_messages(1, timeout=20)
         assert message.tls and message.tls_version in ("TLSv1.2", "TLSv1.3")
     # Not verified: the certificate is for mx1.tls.test, the MX is mx1.mx.test.
-    wait_until(lambda: "to=<tls-may@mx.test>, relay=mx1.mx.test[127.0.0.2]" in d.log(), 10, what="the log")
-    line = next(l for l in d.log().splitlines() if "to=<tls-may@mx.test>, relay=mx1.mx.test" in l)
+    line = wait_until(lambda: next((l for l in d.log().splitlines()
+                                    if "to=<tls-may@mx.test>, relay=mx1.mx.test" in l and "status=delivered" in l),
+                                   None), 10, what="the log")
     assert "TLSv1." in line and "verified=no" in line
 
 
@@ -234,8 +240,9 @@ def test_verify_policy_delivers_over_a_verified_certificate(env, pki):
         relay(d, "someone@tls.test", token)
         [message] = mx1.wait_for_messages(1, timeout=20)
         assert message.tls
-    wait_until(lambda: "to=<someone@tls.test>, relay=mx1.tls.test" in d.log(), 10, what="the log")
-    line = next(l for l in d.log().splitlines() if "to=<someone@tls.test>, relay=mx1.tls.test" in l)
+    line = wait_until(lambda: next((l for l in d.log().splitlines()
+                                    if "to=<someone@tls.test>, relay=mx1.tls.test" in l and "status=delivered" in l),
+                                   None), 10, what="the log")
     assert "verified=yes" in line, line
 
 
@@ -258,3 +265,20 @@ def test_encrypt_policy_defers_when_the_server_offers_no_tls(env):
         wait_until(lambda: "to=<someone@encrypt.test>, relay=relay, status=deferred (4.7" in d.log_since(offset), 30,
                    what="the deferral\n" + d.diagnostics())
         assert plain.messages == []
+
+
+def test_a_cached_connection_the_server_dropped_is_replaced_not_deferred(env):
+    d, port = env
+    with SmtpSink("127.0.0.6", port) as first:
+        relay(d, "cached@implicit.test", unique_token("cached1"))
+        first.wait_for_messages(1, timeout=20)
+    # The relay keeps its connection for ConnectionCacheTime; the server
+    # behind it is gone, and a new one listens at the same address.
+    with SmtpSink("127.0.0.6", port) as second:
+        offset = len(d.log())
+        token = unique_token("cached2")
+        relay(d, "cached@implicit.test", token)
+        [message] = second.wait_for_messages(1, timeout=20)
+        assert token.encode() in message.data
+        assert "to=<cached@implicit.test>, relay=relay, status=deferred" not in d.log_since(offset)
+        assert "implicit.test[127.0.0.6]:%d: cached connection closed; reconnecting" % port in d.log_since(offset)

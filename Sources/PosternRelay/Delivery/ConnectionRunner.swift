@@ -51,6 +51,11 @@ struct ConnectionRunner {
                     let outcome = session.run(next: { scheduler.nextWork(for: first.destination) })
                     delivered += outcome.delivered
                     pending = outcome.unattempted
+                    if outcome.staleReuse && attempts < 2 {
+                        // The same address again, on a fresh connection.
+                        logger.info("\(host.name)[\(address)]:\(host.port): cached connection closed; reconnecting")
+                        continue
+                    }
                     if let failure = outcome.failure {
                         lastError = "\(host.name)[\(address)]:\(host.port): \(failure.text)"
                         lastStatus = failure.status

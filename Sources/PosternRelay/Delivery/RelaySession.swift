@@ -21,6 +21,10 @@ final class RelaySession {
         var delivered = 0
         var failure: SessionFailure?
         var greeted = false
+        /// A reused connection died before the server answered anything
+        /// about the next message (a cached connection the server had
+        /// closed): that message goes again on a fresh connection.
+        var staleReuse = false
     }
 
     private let fd: Int32
@@ -33,6 +37,8 @@ final class RelaySession {
     private var deadline: Double?
     private var current: RelayWork?
     private var contentOffset: off_t = 0
+    private var handed = 0
+    private var heardSinceHand = false
     private var pending: [RelayWork]
     private var outcome = Outcome()
     private var tlsDescription: String?
@@ -77,6 +83,7 @@ final class RelaySession {
             }
             do {
                 let bytes = try transport.read(max: 16_384, deadline: deadline ?? MonotonicClock.now() + 300)
+                heardSinceHand = true
                 events.append(.received(bytes))
             } catch .timedOut {
                 events.append(.timedOut)
@@ -93,6 +100,8 @@ final class RelaySession {
     private func hand(_ work: RelayWork) {
         current = work
         contentOffset = 0
+        handed += 1
+        heardSinceHand = false
         events.append(.nextMessage(work.message))
     }
 
@@ -118,6 +127,11 @@ final class RelaySession {
                 current = nil
                 if !report.attempted {
                     outcome.unattempted.append(work)
+                    continue
+                }
+                if handed > 1 && !heardSinceHand && report.results.allSatisfy({ $0.disposition == .deferred }) {
+                    outcome.unattempted.append(work)
+                    outcome.staleReuse = true
                     continue
                 }
                 outcome.greeted = true
