@@ -30,12 +30,18 @@ public struct RecipientOutcome: Equatable, Sendable {
     public var text: String
     /// For `.expanded`: the recipients it became.
     public var expansion: [ExpandedRecipient]
+    /// Delivered to a next hop that took the DSN request (NOTIFY, ORCPT)
+    /// on: reporting success is its job now, not ours (RFC 3461 §6.2.7).
+    public var notifyHandedOn: Bool
 
-    public init(index: UInt32, status: Status, text: String, expansion: [ExpandedRecipient] = []) {
+    public init(
+        index: UInt32, status: Status, text: String, expansion: [ExpandedRecipient] = [], notifyHandedOn: Bool = false
+    ) {
         self.index = index
         self.status = status
         self.text = text
         self.expansion = expansion
+        self.notifyHandedOn = notifyHandedOn
     }
 }
 

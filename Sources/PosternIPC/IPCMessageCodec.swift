@@ -122,6 +122,7 @@ extension IPCMessage {
                     w.string(e.localUser)
                     w.string(e.target.text)
                 }
+                w.bool(o.notifyHandedOn)
             }
         case .assignWorker(let identity):
             w.string(identity.user)
@@ -312,7 +313,10 @@ extension IPCMessage {
                 let text = try r.field("result")
                 let expansion = try expansion(&r)
                 guard expansion.isEmpty || status == .expanded else { throw .badField("expansion") }
-                outcomes.append(RecipientOutcome(index: index, status: status, text: text, expansion: expansion))
+                let handedOn = try r.bool()
+                outcomes.append(
+                    RecipientOutcome(
+                        index: index, status: status, text: text, expansion: expansion, notifyHandedOn: handedOn))
             }
             message = .deliveryResult(id, outcomes)
         case .assignWorker:

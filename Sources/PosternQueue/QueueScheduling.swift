@@ -160,6 +160,8 @@ extension QueueService {
             switch outcome.status {
             case .delivered:
                 envelope.recipients[i].state = .delivered
+                // The next hop reports success now, if it was asked for.
+                if outcome.notifyHandedOn { envelope.recipients[i].notify = .never }
                 logger.info(
                     "to=<\(address)>, relay=\(relay), status=sent (\(outcome.text))", metadata: ["qid": "\(id)"])
             case .deferred:

@@ -282,3 +282,25 @@ def test_a_cached_connection_the_server_dropped_is_replaced_not_deferred(env):
         assert token.encode() in message.data
         assert "to=<cached@implicit.test>, relay=relay, status=deferred" not in d.log_since(offset)
         assert "implicit.test[127.0.0.6]:%d: cached connection closed; reconnecting" % port in d.log_since(offset)
+
+
+def test_notify_success_is_relayed_or_handed_on(env):
+    d, port = env
+    # A next hop without DSN: we report, with Action: relayed.
+    with SmtpSink("127.0.0.6", port) as plain:
+        token = unique_token("relayed")
+        relay(d, "notify@implicit.test", token, sender="pt-alice@example.test", rcpt_options=["NOTIFY=SUCCESS"])
+        plain.wait_for_messages(1, timeout=20)
+        report = d.wait_for_mbox("pt-alice", lambda t: "Action: relayed" in t and token in t, timeout=30)
+        assert "Final-Recipient: rfc822; notify@implicit.test" in report or "notify@implicit.test" in report
+    # A next hop with DSN takes the request on: no report from us.
+    with SmtpSink("127.0.0.6", port, capabilities=ALL_CAPABILITIES) as dsn:
+        token = unique_token("handed-on")
+        offset = len(d.log())
+        relay(d, "notify2@implicit.test", token, sender="pt-alice@example.test", rcpt_options=["NOTIFY=SUCCESS"])
+        [message] = dsn.wait_for_messages(1, timeout=20)
+        assert message.recipients[0].params.get("NOTIFY") == "SUCCESS"
+        wait_until(lambda: "to=<notify2@implicit.test>, relay=relay, status=sent" in d.log_since(offset), 20,
+                   what="the delivery")
+        time.sleep(2)
+        assert token not in d.mbox("pt-alice")

@@ -75,6 +75,7 @@ final class FrameCodecTests: XCTestCase {
                 id,
                 [
                     RecipientOutcome(index: 1, status: .deferred, text: "4.2.0 later"),
+                    RecipientOutcome(index: 3, status: .delivered, text: "2.0.0 ok", notifyHandedOn: true),
                     RecipientOutcome(
                         index: 2, status: .expanded, text: "alias",
                         expansion: [

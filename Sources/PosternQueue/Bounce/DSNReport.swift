@@ -37,16 +37,20 @@ public struct DSNRecipientReport: Equatable, Sendable {
     public var reason: String
     /// Whether `reason` is a remote server's reply (`Diagnostic-Code:`).
     public var diagnosticSource: DSNDiagnosticSource
+    /// Handed to another MTA that did not take the DSN request on: RFC
+    /// 3464's `relayed`, not `delivered` (we never saw the final delivery).
+    public var relayed: Bool
 
     public init(
         address: String, originalRecipient: String = "", actualRecipient: String = "", reason: String,
-        diagnosticSource: DSNDiagnosticSource? = nil
+        diagnosticSource: DSNDiagnosticSource? = nil, relayed: Bool = false
     ) {
         self.address = address
         self.originalRecipient = originalRecipient
         self.actualRecipient = actualRecipient
         self.reason = reason
         self.diagnosticSource = diagnosticSource ?? DSNDiagnosticSource.guess(from: reason)
+        self.relayed = relayed
     }
 }
 
@@ -98,7 +102,7 @@ public struct DSNReport: Equatable, Sendable {
             let actual = resolvedElsewhere ? "\(r.localUser)@\(hostname)" : ""
             return DSNRecipientReport(
                 address: r.address, originalRecipient: r.originalRecipient, actualRecipient: actual,
-                reason: r.lastResult)
+                reason: r.lastResult, relayed: notice.event == .delivered && r.isRemote)
         }
         self.init(
             event: notice.event, notifyAddress: notice.recipient, isDoubleBounce: notice.isDoubleBounce,

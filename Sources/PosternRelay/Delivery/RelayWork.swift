@@ -46,7 +46,10 @@ final class RelayWork: @unchecked Sendable {
             case .deferred: status = .deferred
             case .failed: status = .failed
             }
-            outcomes.append(RecipientOutcome(index: jobIndices[result.index], status: status, text: result.queueText))
+            outcomes.append(
+                RecipientOutcome(
+                    index: jobIndices[result.index], status: status, text: result.queueText,
+                    notifyHandedOn: status == .delivered && report.dsnPassedOn))
         }
         // A recipient the report missed is retried rather than lost.
         let answered = Set(outcomes.map(\.index))
