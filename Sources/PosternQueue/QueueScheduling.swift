@@ -175,6 +175,7 @@ extension QueueService {
                 let (added, refused) = RecipientExpansion.add(
                     outcome.expansion, parent: i, refusals: refusals, to: &envelope)
                 envelope.recipients[i].state = .delivered
+                envelope.recipients[i].lastResult = "\(DSNReport.expandedResultPrefix) (\(outcome.text))"
                 expanded = expanded || added > 0
                 let also = refused.isEmpty ? "" : ", refused: \(refused.joined(separator: " "))"
                 logger.info(

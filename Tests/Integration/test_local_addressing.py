@@ -325,3 +325,14 @@ def test_the_file_worker_is_chrooted_into_the_jail_and_runs_as_the_default_user(
     assert fields["CapEff"] == "0000000000000000"
     assert fields["CapPrm"] == "0000000000000000"
     assert fields["NoNewPrivs"] == "1"
+
+
+def test_notify_success_on_an_alias_reports_it_expanded(ad):
+    token = unique_token("expanded")
+    with smtplib.SMTP(ad.jail.host, ad.jail.port, timeout=20) as c:
+        c.ehlo("client.test")
+        c.mail("pt-bob@example.test")
+        assert c.rcpt("team@example.test", ["NOTIFY=SUCCESS"])[0] == 250
+        assert c.data(make_message(token, to="team@example.test"))[0] == 250
+    report = ad.wait_for_mbox("pt-bob", lambda t: "Action: expanded" in t and token in t, timeout=30)
+    assert "Final-Recipient: rfc822; team@example.test" in report

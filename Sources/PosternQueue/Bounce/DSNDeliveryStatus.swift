@@ -19,7 +19,7 @@ enum DSNDeliveryStatus {
             if !privacy.noActualRecipient && !recipient.actualRecipient.isEmpty {
                 out += DSNHeaderField.render("X-Actual-Recipient", DSNSanitizer.addressField(recipient.actualRecipient))
             }
-            out += DSNHeaderField.render("Action", recipient.relayed ? "relayed" : report.event.action)
+            out += DSNHeaderField.render("Action", recipient.action ?? report.event.action)
             out += DSNHeaderField.render(
                 "Status", DSNStatusCode.forAction(report.event, result: recipient.reason).description)
             if recipient.diagnosticSource == .smtp {

@@ -37,20 +37,21 @@ public struct DSNRecipientReport: Equatable, Sendable {
     public var reason: String
     /// Whether `reason` is a remote server's reply (`Diagnostic-Code:`).
     public var diagnosticSource: DSNDiagnosticSource
-    /// Handed to another MTA that did not take the DSN request on: RFC
-    /// 3464's `relayed`, not `delivered` (we never saw the final delivery).
-    public var relayed: Bool
+    /// RFC 3464's Action when it is not the notice's own: `relayed` for a
+    /// success handed to an MTA that did not take the DSN request on (we
+    /// never saw the final delivery), `expanded` for an alias or .forward.
+    public var action: String?
 
     public init(
         address: String, originalRecipient: String = "", actualRecipient: String = "", reason: String,
-        diagnosticSource: DSNDiagnosticSource? = nil, relayed: Bool = false
+        diagnosticSource: DSNDiagnosticSource? = nil, action: String? = nil
     ) {
         self.address = address
         self.originalRecipient = originalRecipient
         self.actualRecipient = actualRecipient
         self.reason = reason
         self.diagnosticSource = diagnosticSource ?? DSNDiagnosticSource.guess(from: reason)
-        self.relayed = relayed
+        self.action = action
     }
 }
 
@@ -89,6 +90,17 @@ public struct DSNReport: Equatable, Sendable {
         self.recipients = recipients
     }
 
+    static func successAction(_ r: Recipient, event: DSNEvent) -> String? {
+        guard event == .delivered else { return nil }
+        if r.isRemote { return "relayed" }
+        if r.lastResult.hasPrefix(DSNReport.expandedResultPrefix) { return "expanded" }
+        return nil
+    }
+
+    /// How the queue words the result of a recipient an alias or a
+    /// .forward replaced by others.
+    public static let expandedResultPrefix = "2.0.0 expanded"
+
     /// The report of `notice` (from `DSNPolicy.decide`) on `envelope`.
     /// Indices the envelope does not have are skipped. The actual recipient
     /// of a local recipient is `user@hostname` when the user name differs
@@ -102,7 +114,7 @@ public struct DSNReport: Equatable, Sendable {
             let actual = resolvedElsewhere ? "\(r.localUser)@\(hostname)" : ""
             return DSNRecipientReport(
                 address: r.address, originalRecipient: r.originalRecipient, actualRecipient: actual,
-                reason: r.lastResult, relayed: notice.event == .delivered && r.isRemote)
+                reason: r.lastResult, action: Self.successAction(r, event: notice.event))
         }
         self.init(
             event: notice.event, notifyAddress: notice.recipient, isDoubleBounce: notice.isDoubleBounce,
