@@ -21,6 +21,8 @@ let package = Package(
         .systemLibrary(name: "CSASL", pkgConfig: "libsasl2", providers: [.apt(["libsasl2-dev"])]),
         // What Swift cannot call: CMSG macros, variadic prctl/syslog, setres*id.
         .target(name: "CShims"),
+        // OpenSSL helpers the listener's and the relay's TLS share.
+        .target(name: "OpenSSLSupport", dependencies: ["COpenSSL"]),
 
         .target(name: "PosternCore", dependencies: [
             "CShims",
@@ -36,7 +38,7 @@ let package = Package(
             "PosternCore", "PosternIPC", "PosternPrivilege", "CShims",
         ]),
         .target(name: "PosternListener", dependencies: [
-            "PosternCore", "PosternIPC", "PosternPrivilege", "SMTPProtocol", "CShims", "COpenSSL",
+            "PosternCore", "PosternIPC", "PosternPrivilege", "SMTPProtocol", "CShims", "COpenSSL", "OpenSSLSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -51,7 +53,7 @@ let package = Package(
             "PosternCore", "PosternIPC", "PosternPrivilege", "PosternAliases", "CShims",
         ]),
         .target(name: "PosternRelay", dependencies: [
-            "PosternCore", "PosternIPC", "PosternPrivilege", "COpenSSL",
+            "PosternCore", "PosternIPC", "PosternPrivilege", "COpenSSL", "OpenSSLSupport",
         ]),
         .executableTarget(name: "postern", dependencies: [
             "PosternCore", "PosternMaster", "PosternListener", "PosternLookup",

@@ -47,8 +47,10 @@ let package = Package(
             name: "PosternLookup",
             dependencies: ["PosternCore", "PosternIPC", "PosternPrivilege", "PosternAliases", "SMTPProtocol", "CSASL"],
             swiftSettings: testable),
+        .target(name: "OpenSSLSupport", dependencies: ["COpenSSL"]),
         .target(
-            name: "PosternRelay", dependencies: ["PosternCore", "PosternIPC", "PosternPrivilege", "COpenSSL"],
+            name: "PosternRelay",
+            dependencies: ["PosternCore", "PosternIPC", "PosternPrivilege", "COpenSSL", "OpenSSLSupport"],
             swiftSettings: testable),
         .target(
             name: "PosternQueue", dependencies: ["PosternCore", "PosternIPC", "PosternPrivilege", "CShims"],

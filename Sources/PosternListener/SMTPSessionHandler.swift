@@ -456,15 +456,3 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         queueID = nil
     }
 }
-
-/// RFC 5322 dates, in the zone the process learned before its chroot.
-enum RFC5322Date {
-    static func now() -> String {
-        var t = time(nil)
-        var parts = tm()
-        localtime_r(&t, &parts)
-        var buffer = [CChar](repeating: 0, count: 64)
-        let n = strftime(&buffer, 64, "%a, %d %b %Y %H:%M:%S %z", &parts)
-        return String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-}

@@ -1,5 +1,6 @@
 import COpenSSL
 import Glibc
+import OpenSSLSupport
 
 /// The certificate and key checks `postern check` runs, with the time given
 /// so that tests (and "will this still work next month?") can choose it.

@@ -1,5 +1,6 @@
 import COpenSSL
 import Glibc
+import OpenSSLSupport
 
 /// The lowest TLS version a listener accepts. SSL 2/3, TLS 1.0 and 1.1 are
 /// never offered.

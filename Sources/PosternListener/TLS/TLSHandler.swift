@@ -1,5 +1,6 @@
 import Glibc
 import NIOCore
+import OpenSSLSupport
 
 /// Raised inbound, after `onHandshake`, for handlers that prefer events to callbacks.
 public enum TLSEvent: Sendable, Equatable {

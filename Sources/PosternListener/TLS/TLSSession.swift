@@ -1,5 +1,6 @@
 import COpenSSL
 import NIOCore
+import OpenSSLSupport
 
 /// What a finished handshake agreed on, for the log and the Received: header.
 public struct TLSSessionInfo: Sendable, Equatable, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import COpenSSL
 import Glibc
+import OpenSSLSupport
 
 /// The relay's one OpenSSL `SSL_CTX` for client connections. Made once,
 /// before the chroot: the CA bundle is read into memory here and the file
@@ -38,9 +39,9 @@ public final class OutboundTLSContext: @unchecked Sendable {
         cipherList: String = OutboundTLSContext.defaultCipherList
     ) throws(OutboundTLSError) {
         self.caBundlePath = caBundlePath
-        OpenSSLErrorQueue.clear()
+        OpenSSLErrors.clear()
         guard let method = TLS_client_method(), let ctx = SSL_CTX_new(method) else {
-            throw .contextCreationFailed(openssl: OpenSSLErrorQueue.drain())
+            throw .contextCreationFailed(openssl: OpenSSLErrors.drain())
         }
         do throws(OutboundTLSError) {
             try Self.configure(ctx, cipherList: cipherList)
@@ -60,10 +61,10 @@ public final class OutboundTLSContext: @unchecked Sendable {
         // preference, single ECDH use) have no effect on a client.
         SSL_CTX_set_options(ctx, postern_ssl_op_server_defaults())
         guard postern_ssl_ctx_set_min_proto_version(ctx, postern_tls1_2_version()) == 1 else {
-            throw .contextCreationFailed(openssl: OpenSSLErrorQueue.drain(fallback: "cannot set the minimum version"))
+            throw .contextCreationFailed(openssl: OpenSSLErrors.drain(fallback: "cannot set the minimum version"))
         }
         guard SSL_CTX_set_cipher_list(ctx, cipherList) == 1 else {
-            throw .invalidCipherList(cipherList, openssl: OpenSSLErrorQueue.drain())
+            throw .invalidCipherList(cipherList, openssl: OpenSSLErrors.drain())
         }
         // A connection to a slow MX may sit idle between messages: give its
         // buffers back meanwhile.
@@ -72,7 +73,7 @@ public final class OutboundTLSContext: @unchecked Sendable {
         // only records the result.
         SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nil)
         SSL_CTX_set_verify_depth(ctx, maximumChainDepth)
-        OpenSSLErrorQueue.clear()
+        OpenSSLErrors.clear()
     }
 
     /// Loads the bundle into the context's store; the reason it could not, or nil.
@@ -87,11 +88,11 @@ public final class OutboundTLSContext: @unchecked Sendable {
         close(fd)
         guard statted else { return "cannot read \(path): \(reason)" }
         guard info.st_mode & S_IFMT == S_IFREG else { return "cannot read \(path): not a regular file" }
-        OpenSSLErrorQueue.clear()
+        OpenSSLErrors.clear()
         guard SSL_CTX_load_verify_locations(ctx, path, nil) == 1 else {
-            return "no usable CA certificates in \(path): \(OpenSSLErrorQueue.drain())"
+            return "no usable CA certificates in \(path): \(OpenSSLErrors.drain())"
         }
-        OpenSSLErrorQueue.clear()
+        OpenSSLErrors.clear()
         return nil
     }
 }

@@ -1,4 +1,5 @@
 import COpenSSL
+import OpenSSLSupport
 
 /// One outbound connection's OpenSSL `SSL`, between two memory BIOs:
 /// OpenSSL never touches the socket. Ciphertext from the server goes in
@@ -28,18 +29,18 @@ final class OutboundTLSEngine {
     private let context: OutboundTLSContext
 
     init(context: OutboundTLSContext, peer: OutboundTLSPeerName, verify: Bool) throws(OutboundTLSError) {
-        OpenSSLErrorQueue.clear()
+        OpenSSLErrors.clear()
         guard let ssl = SSL_new(context.pointer) else {
-            throw .sessionCreationFailed(openssl: OpenSSLErrorQueue.drain())
+            throw .sessionCreationFailed(openssl: OpenSSLErrors.drain())
         }
         guard let method = BIO_s_mem(), let input = BIO_new(method) else {
             SSL_free(ssl)
-            throw .sessionCreationFailed(openssl: OpenSSLErrorQueue.drain())
+            throw .sessionCreationFailed(openssl: OpenSSLErrors.drain())
         }
         guard let output = BIO_new(method) else {
             BIO_free(input)
             SSL_free(ssl)
-            throw .sessionCreationFailed(openssl: OpenSSLErrorQueue.drain())
+            throw .sessionCreationFailed(openssl: OpenSSLErrors.drain())
         }
         // An empty input BIO means "no bytes yet", not the end of the stream.
         _ = postern_bio_set_mem_eof_retry(input)
@@ -73,7 +74,7 @@ final class OutboundTLSEngine {
             // "*.example.com" matches one whole label; "mx*.example.com" matches nothing.
             SSL_set_hostflags(ssl, UInt32(X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS))
             guard SSL_set1_host(ssl, peer.value) == 1 else {
-                throw .sessionCreationFailed(openssl: OpenSSLErrorQueue.drain(fallback: "cannot set the peer name"))
+                throw .sessionCreationFailed(openssl: OpenSSLErrors.drain(fallback: "cannot set the peer name"))
             }
             let sent = peer.value.withCString { name in
                 SSL_ctrl(
@@ -81,15 +82,15 @@ final class OutboundTLSEngine {
                     UnsafeMutableRawPointer(mutating: name))
             }
             guard sent == 1 else {
-                throw .sessionCreationFailed(openssl: OpenSSLErrorQueue.drain(fallback: "cannot set SNI"))
+                throw .sessionCreationFailed(openssl: OpenSSLErrors.drain(fallback: "cannot set SNI"))
             }
         case .ipAddress:
             guard let parameters = SSL_get0_param(ssl), X509_VERIFY_PARAM_set1_ip_asc(parameters, peer.value) == 1
             else {
-                throw .sessionCreationFailed(openssl: OpenSSLErrorQueue.drain(fallback: "cannot set the peer address"))
+                throw .sessionCreationFailed(openssl: OpenSSLErrors.drain(fallback: "cannot set the peer address"))
             }
         }
-        OpenSSLErrorQueue.clear()
+        OpenSSLErrors.clear()
     }
 
     /// Hands ciphertext from the server to OpenSSL. False only if memory ran out.
@@ -124,14 +125,14 @@ final class OutboundTLSEngine {
     var hasBufferedInput: Bool { SSL_pending(ssl) > 0 || BIO_ctrl_pending(networkIn) > 0 }
 
     func handshake() -> Step {
-        OpenSSLErrorQueue.clear()
+        OpenSSLErrors.clear()
         let rc = SSL_do_handshake(ssl)
         return rc == 1 ? .done(0) : failure(rc)
     }
 
     /// Decrypts at most `buffer.count` bytes of plaintext into `buffer`.
     func read(into buffer: UnsafeMutableRawBufferPointer) -> Step {
-        OpenSSLErrorQueue.clear()
+        OpenSSLErrors.clear()
         var count = 0
         let rc = SSL_read_ex(ssl, buffer.baseAddress, buffer.count, &count)
         return rc == 1 ? .done(count) : failure(rc)
@@ -140,7 +141,7 @@ final class OutboundTLSEngine {
     /// Encrypts `bytes` into the output BIO, which always takes all of them.
     func write(_ bytes: UnsafeRawBufferPointer) -> Step {
         guard !bytes.isEmpty else { return .done(0) }
-        OpenSSLErrorQueue.clear()
+        OpenSSLErrors.clear()
         var count = 0
         let rc = SSL_write_ex(ssl, bytes.baseAddress, bytes.count, &count)
         return rc == 1 ? .done(count) : failure(rc)
@@ -149,24 +150,24 @@ final class OutboundTLSEngine {
     /// Queues close_notify in the output BIO. We do not wait for the
     /// server's: the connection is closed right after.
     func shutdown() {
-        OpenSSLErrorQueue.clear()
+        OpenSSLErrors.clear()
         _ = SSL_shutdown(ssl)
-        OpenSSLErrorQueue.clear()
+        OpenSSLErrors.clear()
     }
 
     private func failure(_ rc: Int32) -> Step {
         let code = SSL_get_error(ssl, rc)
         switch code {
         case SSL_ERROR_WANT_READ:
-            OpenSSLErrorQueue.clear()
+            OpenSSLErrors.clear()
             return .wantRead
         case SSL_ERROR_ZERO_RETURN:
-            OpenSSLErrorQueue.clear()
+            OpenSSLErrors.clear()
             return .closeNotify
         default:
             // WANT_WRITE included: a memory BIO takes every byte, so it can
             // only mean memory ran out.
-            return .failed(openssl: OpenSSLErrorQueue.drain(fallback: Self.describe(code)))
+            return .failed(openssl: OpenSSLErrors.drain(fallback: Self.describe(code)))
         }
     }
 
@@ -212,7 +213,7 @@ final class OutboundTLSEngine {
         } else {
             verificationError = "no server certificate"
         }
-        OpenSSLErrorQueue.clear()
+        OpenSSLErrors.clear()
         return OutboundTLSInfo(
             version: version, cipher: cipherName, bits: bits, algorithmBits: algorithmBits,
             peerCommonName: commonName, verified: verificationError == nil, verificationError: verificationError)

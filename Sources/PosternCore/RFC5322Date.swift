@@ -1,7 +1,20 @@
-/// RFC 5322 §3.3 dates from seconds since the epoch, in UTC, without a
-/// clock or a locale: the composer stays a pure function, and the queue
-/// (which has the clock) formats the times it knows, such as the arrival.
+import Glibc
+
+/// RFC 5322 §3.3 dates. `format` works from seconds since the epoch, in
+/// UTC, without a clock or a locale, so the DSN composer stays a pure
+/// function and the queue formats the times it knows (the arrival); `now`
+/// is the wall clock in the zone the process learned before its chroot,
+/// for the listener's greeting, Date: and Received: lines.
 public enum RFC5322Date {
+    public static func now() -> String {
+        var t = time(nil)
+        var parts = tm()
+        localtime_r(&t, &parts)
+        var buffer = [CChar](repeating: 0, count: 64)
+        let n = strftime(&buffer, 64, "%a, %d %b %Y %H:%M:%S %z", &parts)
+        return String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     private static let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
