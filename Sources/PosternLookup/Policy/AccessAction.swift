@@ -66,29 +66,24 @@ public enum AccessAction: Equatable, Sendable, CustomStringConvertible {
         var rest = try unquote(spec.trimmingMapBlanks, original: original)
         var enhanced: String?
         var code: Int?
-        if let (dsn, after) = leadingEnhancedCode(rest), after.first == ":" {
+        if let (dsn, after) = MapReplySpec.leadingEnhancedCode(rest), after.first == ":" {
             enhanced = dsn
             rest = try unquote(after.dropFirst().trimmingMapBlanks, original: original)
         }
-        if let (number, after) = leadingReplyCode(rest) {
+        if let (number, after) = MapReplySpec.leadingReplyCode(rest) {
             code = number
             rest = after.trimmingMapBlanks
         }
-        if enhanced == nil, let (dsn, after) = leadingEnhancedCode(rest), after.isEmpty || after.first == " " {
+        if enhanced == nil, let (dsn, after) = MapReplySpec.leadingEnhancedCode(rest),
+            after.isEmpty || after.first == " "
+        {
             enhanced = dsn
             rest = after.trimmingMapBlanks
         }
-        if code == nil,
-            let token = rest.split(separator: " ").first,
-            token.allSatisfy({ ($0.isASCII && $0.isNumber) || $0 == "." || $0 == ":" })
-        {
+        if code == nil, MapReplySpec.startsWithMalformedCode(rest) {
             throw .invalidErrorCode(String(original.prefix(64)))
         }
-        // RFC 5321 textstring: HT and printable ASCII. Anything else would
-        // reach the client's reply verbatim.
-        guard rest.unicodeScalars.allSatisfy({ $0.value == 0x09 || (0x20..<0x7f).contains($0.value) }) else {
-            throw .invalidReplyText
-        }
+        guard MapReplySpec.isReplyText(rest) else { throw .invalidReplyText }
         let finalCode: Int
         let finalEnhanced: String
         switch (code, enhanced) {
@@ -107,34 +102,8 @@ public enum AccessAction: Equatable, Sendable, CustomStringConvertible {
         return .error(code: finalCode, enhanced: finalEnhanced, text: rest.isEmpty ? defaultErrorText : String(rest))
     }
 
-    /// Removes one pair of surrounding double quotes, which Sendmail's
-    /// documentation recommends around error texts.
     private static func unquote(_ text: Substring, original: Substring) throws(AccessMapError) -> Substring {
-        guard text.first == "\"" else { return text }
-        guard text.count >= 2, text.last == "\"" else { throw .unterminatedQuote(String(original.prefix(64))) }
-        return text.dropFirst().dropLast().trimmingMapBlanks
-    }
-
-    /// A three-digit 4xx or 5xx reply code at the start, ended by a space or
-    /// the end of the text. Any other three digits are an error, so that
-    /// `ERROR:250 ok` cannot turn a refusal into an acceptance.
-    private static func leadingReplyCode(_ text: Substring) -> (Int, Substring)? {
-        let digits = text.prefix(while: { $0.isASCII && $0.isNumber })
-        guard digits.count == 3, let value = Int(digits) else { return nil }
-        let after = text.dropFirst(3)
-        guard after.isEmpty || after.first == " " else { return nil }
-        guard (400...599).contains(value) else { return nil }
-        return (value, after)
-    }
-
-    /// An RFC 3463 enhanced code (`5.7.1`: class 4 or 5, then subject and
-    /// detail of one to three digits) at the start of the text.
-    private static func leadingEnhancedCode(_ text: Substring) -> (String, Substring)? {
-        let candidate = text.prefix(while: { ($0.isASCII && $0.isNumber) || $0 == "." })
-        let parts = candidate.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "4" || parts[0] == "5",
-            (1...3).contains(parts[1].count), (1...3).contains(parts[2].count)
-        else { return nil }
-        return (String(candidate), text.dropFirst(candidate.count))
+        guard let inner = MapReplySpec.unquoted(text) else { throw .unterminatedQuote(String(original.prefix(64))) }
+        return inner
     }
 }

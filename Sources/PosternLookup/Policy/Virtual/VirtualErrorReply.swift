@@ -28,7 +28,7 @@ struct VirtualErrorReply: Equatable, Sendable {
         var enhanced: String?
         var defaultText: String?
 
-        if let (dsn, after) = leadingEnhancedCode(rest), after.first == ":" {
+        if let (dsn, after) = MapReplySpec.leadingEnhancedCode(rest), after.first == ":" {
             enhanced = dsn
             rest = after.dropFirst().trimmingMapBlanks
         } else if let first = rest.first, first.isASCII, first.isLetter {
@@ -43,24 +43,18 @@ struct VirtualErrorReply: Equatable, Sendable {
 
         rest = try unquote(rest, original: original)
         var code: Int?
-        if let (number, after) = leadingReplyCode(rest) {
+        if let (number, after) = MapReplySpec.leadingReplyCode(rest) {
             code = number
             rest = after.trimmingMapBlanks
         }
-        if let (dsn, after) = leadingEnhancedCode(rest), after.isEmpty || after.first == " " || after.first == "\t" {
+        if let (dsn, after) = MapReplySpec.leadingEnhancedCode(rest),
+            after.isEmpty || after.first == " " || after.first == "\t"
+        {
             enhanced = dsn
             rest = after.trimmingMapBlanks
         }
-        if let token = rest.split(whereSeparator: { $0 == " " || $0 == "\t" }).first,
-            token.allSatisfy({ ($0.isASCII && $0.isNumber) || $0 == "." || $0 == ":" })
-        {
-            throw .invalidErrorCode(original)
-        }
-        // RFC 5321 textstring: HT and printable ASCII; anything else would
-        // reach the client's reply verbatim.
-        guard rest.unicodeScalars.allSatisfy({ $0.value == 0x09 || (0x20..<0x7f).contains($0.value) }) else {
-            throw .invalidReplyText
-        }
+        if MapReplySpec.startsWithMalformedCode(rest) { throw .invalidErrorCode(original) }
+        guard MapReplySpec.isReplyText(rest) else { throw .invalidReplyText }
 
         let finalCode: Int
         let finalEnhanced: String
@@ -85,33 +79,8 @@ struct VirtualErrorReply: Equatable, Sendable {
         code < 500 ? "Temporary failure, try again later" : "Address rejected"
     }
 
-    /// Removes one pair of surrounding double quotes, which Sendmail's
-    /// documentation puts around error texts.
     private static func unquote(_ text: Substring, original: String) throws(VirtualMapError) -> Substring {
-        guard text.first == "\"" else { return text }
-        guard text.count >= 2, text.last == "\"" else { throw .unterminatedQuote(original) }
-        return text.dropFirst().dropLast().trimmingMapBlanks
-    }
-
-    /// Three digits at the start, ended by a blank or the end. Three digits
-    /// that are not 4xx or 5xx are an error, so that `error:250 ok` cannot
-    /// turn a refusal into an acceptance.
-    private static func leadingReplyCode(_ text: Substring) -> (Int, Substring)? {
-        let digits = text.prefix(while: { $0.isASCII && $0.isNumber })
-        guard digits.count == 3, let value = Int(digits), (400...599).contains(value) else { return nil }
-        let after = text.dropFirst(3)
-        guard after.isEmpty || after.first == " " || after.first == "\t" else { return nil }
-        return (value, after)
-    }
-
-    /// An RFC 3463 enhanced code (class 4 or 5, then subject and detail of
-    /// one to three digits) at the start of the text.
-    private static func leadingEnhancedCode(_ text: Substring) -> (String, Substring)? {
-        let candidate = text.prefix(while: { ($0.isASCII && $0.isNumber) || $0 == "." })
-        let parts = candidate.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "4" || parts[0] == "5",
-            (1...3).contains(parts[1].count), (1...3).contains(parts[2].count)
-        else { return nil }
-        return (String(candidate), text.dropFirst(candidate.count))
+        guard let inner = MapReplySpec.unquoted(text) else { throw .unterminatedQuote(original) }
+        return inner
     }
 }
