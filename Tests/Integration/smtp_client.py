@@ -27,6 +27,7 @@ import pathlib
 import re
 import shutil
 import socket
+import smtplib
 import tempfile
 import threading
 import time
@@ -456,3 +457,29 @@ def message(token: str, headers: list[str] | None = None, body: bytes | str = b"
     if isinstance(body, str):
         body = body.encode()
     return ("\r\n".join(headers) + "\r\n\r\n" + f"token={token}\r\n").encode() + body
+
+
+# ---- smtplib sessions from a chosen source address (access map, DNSBL tests)
+
+def smtplib_connect(d, source: str = "127.0.0.1", timeout: float = 15):
+    """(client, greeting code, greeting text) for an smtplib session from
+    `source` (another 127.x address plays another client)."""
+    client = smtplib.SMTP(timeout=timeout, source_address=(source, 0))
+    code, msg = client.connect(d.jail.host, d.jail.port)
+    return client, code, msg.decode(errors="replace")
+
+
+def smtplib_cmd(client, line: str) -> tuple[int, str]:
+    code, msg = client.docmd(line)
+    return code, msg.decode(errors="replace")
+
+
+def greeting_from(d, source: str, timeout: float = 15) -> tuple[int, str]:
+    """The greeting a client at `source` gets; the session is then closed."""
+    client, code, text = smtplib_connect(d, source, timeout)
+    try:
+        client.docmd("QUIT")
+    except smtplib.SMTPException:
+        pass
+    client.close()
+    return code, text

@@ -22,6 +22,7 @@ import socket
 import pytest
 
 from daemon import make_message, unique_token, wait_until
+from smtp_client import greeting_from, smtplib_cmd, smtplib_connect
 
 DOMAIN = "example.test"
 ALICE = f"pt-alice@{DOMAIN}"
@@ -46,25 +47,14 @@ def start_with_maps(start_daemon, access: str = "", local_host_names: str | None
 
 
 def connect(d, source: str = "127.0.0.1", timeout: float = 15):
-    """(client, greeting code, greeting text) for a session from `source`."""
-    client = smtplib.SMTP(timeout=timeout, source_address=(source, 0))
-    code, msg = client.connect(d.jail.host, d.jail.port)
-    return client, code, msg.decode(errors="replace")
+    return smtplib_connect(d, source, timeout)
 
 
-def cmd(client, line: str) -> tuple[int, str]:
-    code, msg = client.docmd(line)
-    return code, msg.decode(errors="replace")
+cmd = smtplib_cmd
 
 
 def greeting(d, source: str) -> tuple[int, str]:
-    client, code, text = connect(d, source)
-    try:
-        client.docmd("QUIT")
-    except smtplib.SMTPException:
-        pass
-    client.close()
-    return code, text
+    return greeting_from(d, source, 15)
 
 
 def session(d, source: str = "127.0.0.1"):

@@ -31,7 +31,7 @@ import pytest
 
 from daemon import make_message, unique_token, wait_until
 from dns_server import BlackHole, DnsServer, silent_port
-from smtp_client import set_options
+from smtp_client import greeting_from, set_options, smtplib_cmd, smtplib_connect
 
 DOMAIN = "example.test"
 ALICE = f"pt-alice@{DOMAIN}"
@@ -89,25 +89,15 @@ def start_with(start_daemon, zones: str | None, resolver_port: int | None, acces
     return d
 
 
-def connect(d, source: str, timeout: float = 20):
-    client = smtplib.SMTP(timeout=timeout, source_address=(source, 0))
-    code, msg = client.connect(d.jail.host, d.jail.port)
-    return client, code, msg.decode(errors="replace")
+def connect(d, source: str = "127.0.0.1", timeout: float = 20):
+    return smtplib_connect(d, source, timeout)
 
 
-def cmd(client, line: str) -> tuple[int, str]:
-    code, msg = client.docmd(line)
-    return code, msg.decode(errors="replace")
+cmd = smtplib_cmd
 
 
 def greeting(d, source: str) -> tuple[int, str]:
-    client, code, text = connect(d, source)
-    try:
-        client.docmd("QUIT")
-    except smtplib.SMTPException:
-        pass
-    client.close()
-    return code, text
+    return greeting_from(d, source, 20)
 
 
 def blocked(source: str, zone: str, text: str | None) -> tuple[int, str]:
