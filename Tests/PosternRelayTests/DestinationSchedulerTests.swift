@@ -102,3 +102,18 @@ extension DestinationSchedulerTests {
         XCTAssertEqual(started.count, 1, "the idle connection took it; no new one")
     }
 }
+
+extension DestinationSchedulerTests {
+    func testConnectionsAcrossDestinationsAreCapped() {
+        let config = PosternConfig(sourcePath: "test", myHostname: "mail.example.test")
+        let started = Started()
+        let s = DestinationScheduler(config: config, maxConnections: 3) { work, _ in started.add(work) }
+        s.submit(work(0, destination: "a.test"))
+        s.submit(work(1, destination: "a.test"))
+        s.submit(work(2, destination: "b.test"))
+        s.submit(work(3, destination: "b.test"))
+        XCTAssertEqual(started.count, 3, "two for a.test, one for b.test, then the cap")
+        s.runnerEnded("a.test", unreachable: false)
+        XCTAssertEqual(started.count, 4, "the freed slot goes to b.test's waiting message")
+    }
+}

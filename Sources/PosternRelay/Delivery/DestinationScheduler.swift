@@ -8,8 +8,14 @@ import PosternIPC
 /// when a destination cannot be reached), connection reuse (a session that
 /// finished a message takes the destination's next one, and waits up to
 /// ConnectionCacheTime for more), and an optional rate limit in messages
-/// per minute. Postfix's queue manager does the same per next hop.
+/// per minute. Postfix's queue manager does the same per next hop. Across
+/// destinations at most `maxConnections` run at once (each is a thread):
+/// a message to a hundred domains must not mean a hundred new threads per
+/// message in flight.
 final class DestinationScheduler: @unchecked Sendable {
+    /// Postfix's default_process_limit is 100; connections are cheaper here.
+    static let maxConnections = 200
+
     struct Destination {
         var waiting: [RelayWork] = []
         var active = 0
@@ -23,12 +29,18 @@ final class DestinationScheduler: @unchecked Sendable {
 
     private let lock = ConditionLock()
     private var destinations: [String: Destination] = [:]
+    private var totalActive = 0
+    private let maxConnections: Int
     private var cap: Int
     private var rate: Int
     private var cacheTime: Double
     private let startRunner: (RelayWork, DestinationScheduler) -> Void
 
-    init(config: PosternConfig, startRunner: @escaping (RelayWork, DestinationScheduler) -> Void) {
+    init(
+        config: PosternConfig, maxConnections: Int = DestinationScheduler.maxConnections,
+        startRunner: @escaping (RelayWork, DestinationScheduler) -> Void
+    ) {
+        self.maxConnections = maxConnections
         cap = config.relay.destinationConcurrency
         rate = config.relay.destinationRate
         cacheTime = Double(config.relay.connectionCacheTime)
@@ -54,10 +66,11 @@ final class DestinationScheduler: @unchecked Sendable {
     /// Starts connections while the destination has work and room.
     func pump(_ key: String) {
         while let work = lock.withLock({ () -> RelayWork? in
-            guard var d = destinations[key], d.waiting.count > d.idle, d.active < max(1, min(Int(d.limit), cap)),
-                allowsStart(&d)
+            guard totalActive < maxConnections, var d = destinations[key], d.waiting.count > d.idle,
+                d.active < max(1, min(Int(d.limit), cap)), allowsStart(&d)
             else { return nil }
             d.active += 1
+            totalActive += 1
             let work = d.waiting.removeFirst()
             destinations[key] = d
             return work
@@ -111,6 +124,10 @@ final class DestinationScheduler: @unchecked Sendable {
     /// A session ended: its slot is free; the limit halves when no host
     /// could be reached.
     func runnerEnded(_ key: String, unreachable: Bool) {
+        let others: [String] = lock.withLock {
+            totalActive -= 1
+            return destinations.filter { $0.key != key && !$0.value.waiting.isEmpty }.map(\.key)
+        }
         lock.withLock {
             guard var d = destinations[key] else { return }
             d.active -= 1
@@ -124,6 +141,8 @@ final class DestinationScheduler: @unchecked Sendable {
             }
         }
         pump(key)
+        // A slot freed under the global cap may go to another destination.
+        others.forEach(pump)
     }
 
     /// Destinations held back by the rate limit get their turn.
