@@ -77,11 +77,18 @@ def env(postern_bin, pki):
            "mx1.tls.test": "127.0.0.2", "mx1.wrongname.test": "127.0.0.3", "plain.encrypt.test": "127.0.0.5"})
     with dns:
         options = {"SmartHost": "none", "DnsResolvers": f"127.0.0.1:{dns.port}", "SmtpPort": port,
-                   "QueueRetryMinimum": "2s", "QueueRetryMaximum": "4s", "ConnectionCacheTime": "2s",
+                   "QueueRetryMinimum": "2s", "QueueRetryMaximum": "4s", "ConnectionCacheTime": "5s",
                    "TLSClientCAFile": str(pki.ca)}
         with fresh_daemon(postern_bin, options, access="Connect:127.0.0.9 RELAY\n",
                           files={"tls_policy": TLS_POLICY}) as d:
             yield d, port
+
+
+def message_with(sink, token: str, timeout: float = 30):
+    """The sink's message carrying `token`: a sink on a shared address may
+    also get a retry left over from an earlier test."""
+    return wait_until(lambda: next((m for m in sink.messages if m.data and token.encode() in m.data), None),
+                      timeout, what=f"a message with {token} at {sink.host}\n" + sink.describe())
 
 
 def relay(d, to, token, sender="tester@client.test", rcpt_options=(), mail_options=(), body=None):
@@ -100,11 +107,10 @@ def test_mail_goes_to_the_most_preferred_mx(env):
     with SmtpSink("127.0.0.2", port) as mx1, SmtpSink("127.0.0.3", port) as mx2:
         token = unique_token("mx")
         relay(d, "someone@mx.test", token)
-        [message] = mx1.wait_for_messages(1, timeout=20)
-        assert token.encode() in message.data
+        message = message_with(mx1, token)
         assert message.mail_from == "tester@client.test"
         assert message.accepted_recipients == ["someone@mx.test"]
-        assert mx2.messages == []
+        assert not any(token.encode() in (m.data or b"") for m in mx2.messages)
     wait_until(lambda: "to=<someone@mx.test>, relay=relay, status=sent" in d.log(), 10, what="the queue's log")
 
 
@@ -113,8 +119,7 @@ def test_a_refusing_mx_is_skipped_for_the_next(env):
     with SmtpSink("127.0.0.5", port) as live:
         token = unique_token("fallback")
         relay(d, "someone@fallback.test", token)
-        [message] = live.wait_for_messages(1, timeout=20)
-        assert token.encode() in message.data
+        message_with(live, token)
     assert "connect to dead.fallback.test[127.0.0.4]" in d.log()
 
 
@@ -123,7 +128,7 @@ def test_a_domain_without_mx_gets_its_address(env):
     with SmtpSink("127.0.0.6", port) as sink:
         token = unique_token("implicit")
         relay(d, "someone@implicit.test", token)
-        sink.wait_for_messages(1, timeout=20)
+        message_with(sink, token)
 
 
 def test_null_mx_and_a_loop_to_ourselves_bounce_at_once(env):
@@ -144,7 +149,7 @@ def test_per_recipient_results_and_the_remote_text_in_the_bounce(env):
         token = unique_token("mixed")
         offset = len(d.log())
         relay(d, ["good@mx.test", "bad@mx.test", "later@mx.test"], token, sender="pt-alice@example.test")
-        [message] = mx1.wait_for_messages(1, timeout=20)
+        message = message_with(mx1, token)
         assert message.accepted_recipients == ["good@mx.test"]
         wait_until(lambda: "to=<later@mx.test>, relay=relay, status=deferred (4.2.1" in d.log_since(offset), 20,
                    what="the deferral")
@@ -157,8 +162,8 @@ def test_per_recipient_results_and_the_remote_text_in_the_bounce(env):
         assert "Status: 5.1.1" in bounce
         # The next try finds the server willing.
         mx1.set_replies({})
-        wait_until(lambda: len(mx1.messages) >= 2, 30, what="the retry\n" + d.diagnostics())
-        assert mx1.messages[-1].accepted_recipients == ["later@mx.test"]
+        wait_until(lambda: any(token.encode() in (m.data or b"") and m.accepted_recipients == ["later@mx.test"]
+                               for m in mx1.messages), 30, what="the retry\n" + d.diagnostics())
     wait_until(lambda: "to=<later@mx.test>, relay=relay, status=sent" in d.log_since(offset), 10, what="sent")
     # Reported once: the final notice does not repeat it.
     time.sleep(2)
@@ -172,7 +177,7 @@ def test_dsn_and_size_parameters_are_passed_on_when_offered(env):
         token = unique_token("dsn")
         relay(d, "someone@mx.test", token, rcpt_options=["NOTIFY=FAILURE,DELAY", "ORCPT=rfc822;Someone@mx.test"],
               mail_options=["RET=HDRS", "ENVID=env-42"])
-        [message] = mx1.wait_for_messages(1, timeout=20)
+        message = message_with(mx1, token)
         assert message.mail_params.get("RET") == "HDRS"
         assert message.mail_params.get("ENVID") == "env-42"
         assert "SIZE" in message.mail_params
@@ -210,9 +215,11 @@ def test_a_hundred_messages_to_one_destination_reuse_connections(env):
             for token in tokens:
                 c.sendmail("tester@client.test", ["someone@implicit.test"],
                            make_message(token, to="someone@implicit.test"))
-        sink.wait_for_messages(100, timeout=60)
+        wanted = {t.encode() for t in tokens}
+        wait_until(lambda: wanted <= {t for m in sink.messages for t in wanted if t in (m.data or b"")}, 60,
+                   what="the hundred messages")
         per_connection = sink.messages_per_connection
-        assert sum(per_connection) == 100
+        assert sum(per_connection) >= 100
         assert len(per_connection) <= 50, per_connection
         assert max(per_connection) >= 5, per_connection
 
@@ -223,12 +230,12 @@ def test_opportunistic_tls_is_used_when_offered(env, pki):
                   tls_key=pki.key) as mx1:
         token = unique_token("may")
         relay(d, "tls-may@mx.test", token)
-        [message] = mx1.wait_for_messages(1, timeout=20)
+        message = message_with(mx1, token)
         assert message.tls and message.tls_version in ("TLSv1.2", "TLSv1.3")
     # Not verified: the certificate is for mx1.tls.test, the MX is mx1.mx.test.
     line = wait_until(lambda: next((l for l in d.log().splitlines()
                                     if "to=<tls-may@mx.test>, relay=mx1.mx.test" in l and "status=delivered" in l),
-                                   None), 10, what="the log")
+                                   None), 30, what="the log")
     assert "TLSv1." in line and "verified=no" in line
 
 
@@ -238,11 +245,11 @@ def test_verify_policy_delivers_over_a_verified_certificate(env, pki):
                   tls_key=pki.key) as mx1:
         token = unique_token("verify")
         relay(d, "someone@tls.test", token)
-        [message] = mx1.wait_for_messages(1, timeout=20)
+        message = message_with(mx1, token)
         assert message.tls
     line = wait_until(lambda: next((l for l in d.log().splitlines()
                                     if "to=<someone@tls.test>, relay=mx1.tls.test" in l and "status=delivered" in l),
-                                   None), 10, what="the log")
+                                   None), 30, what="the log")
     assert "verified=yes" in line, line
 
 
@@ -254,7 +261,7 @@ def test_verify_policy_refuses_a_certificate_for_another_name(env, pki):
         relay(d, "someone@wrongname.test", unique_token("wrongname"))
         wait_until(lambda: "to=<someone@wrongname.test>, relay=relay, status=deferred" in d.log_since(offset), 30,
                    what="the deferral\n" + d.diagnostics())
-        assert wrong.messages == []
+        assert wrong.messages == [] or all(b"wrongname" not in (m.data or b"") for m in wrong.messages)
 
 
 def test_encrypt_policy_defers_when_the_server_offers_no_tls(env):
@@ -264,22 +271,22 @@ def test_encrypt_policy_defers_when_the_server_offers_no_tls(env):
         relay(d, "someone@encrypt.test", unique_token("encrypt"))
         wait_until(lambda: "to=<someone@encrypt.test>, relay=relay, status=deferred (4.7" in d.log_since(offset), 30,
                    what="the deferral\n" + d.diagnostics())
-        assert plain.messages == []
+        assert not any(b"encrypt" in (m.data or b"") for m in plain.messages)
 
 
 def test_a_cached_connection_the_server_dropped_is_replaced_not_deferred(env):
     d, port = env
     with SmtpSink("127.0.0.6", port) as first:
-        relay(d, "cached@implicit.test", unique_token("cached1"))
-        first.wait_for_messages(1, timeout=20)
+        first_token = unique_token("cached1")
+        relay(d, "cached@implicit.test", first_token)
+        message_with(first, first_token)
     # The relay keeps its connection for ConnectionCacheTime; the server
     # behind it is gone, and a new one listens at the same address.
     with SmtpSink("127.0.0.6", port) as second:
         offset = len(d.log())
         token = unique_token("cached2")
         relay(d, "cached@implicit.test", token)
-        [message] = second.wait_for_messages(1, timeout=20)
-        assert token.encode() in message.data
+        message_with(second, token)
         assert "to=<cached@implicit.test>, relay=relay, status=deferred" not in d.log_since(offset)
         assert "implicit.test[127.0.0.6]:%d: cached connection closed; reconnecting" % port in d.log_since(offset)
 
@@ -290,7 +297,7 @@ def test_notify_success_is_relayed_or_handed_on(env):
     with SmtpSink("127.0.0.6", port) as plain:
         token = unique_token("relayed")
         relay(d, "notify@implicit.test", token, sender="pt-alice@example.test", rcpt_options=["NOTIFY=SUCCESS"])
-        plain.wait_for_messages(1, timeout=20)
+        message_with(plain, token)
         report = d.wait_for_mbox("pt-alice", lambda t: "Action: relayed" in t and token in t, timeout=30)
         assert "Final-Recipient: rfc822; notify@implicit.test" in report or "notify@implicit.test" in report
     # A next hop with DSN takes the request on: no report from us.
@@ -298,7 +305,7 @@ def test_notify_success_is_relayed_or_handed_on(env):
         token = unique_token("handed-on")
         offset = len(d.log())
         relay(d, "notify2@implicit.test", token, sender="pt-alice@example.test", rcpt_options=["NOTIFY=SUCCESS"])
-        [message] = dsn.wait_for_messages(1, timeout=20)
+        message = message_with(dsn, token)
         assert message.recipients[0].params.get("NOTIFY") == "SUCCESS"
         wait_until(lambda: "to=<notify2@implicit.test>, relay=relay, status=sent" in d.log_since(offset), 20,
                    what="the delivery")
