@@ -88,7 +88,7 @@ final class LocalService: @unchecked Sendable {
                 with: .rejected(ReplyStatus(code: 451, enhanced: "4.3.0", text: "Unsupported local request")))
             return
         }
-        var byUser: [String: [DeliveryRecipient]] = [:]
+        var byUser: [WorkerKey: [DeliveryRecipient]] = [:]
         var settled: [RecipientOutcome] = []
         for r in job.recipients {
             switch r.target {
@@ -99,9 +99,9 @@ final class LocalService: @unchecked Sendable {
             case .file(let path) where SafeFilePath.isDevNull(path):
                 settled.append(RecipientOutcome(index: r.index, status: .delivered, text: "discarded to /dev/null"))
             case .file(let path) where !path.hasSuffix("/"):
-                byUser[WorkerPool.key(user: r.localUser, jailed: true), default: []].append(r)
+                byUser[WorkerKey(user: r.localUser, jailed: true), default: []].append(r)
             default:
-                byUser[WorkerPool.key(user: r.localUser, jailed: false), default: []].append(r)
+                byUser[WorkerKey(user: r.localUser, jailed: false), default: []].append(r)
             }
         }
         let collector = OutcomeCollector(parts: byUser.count + 1) { outcomes in

@@ -10,13 +10,13 @@ import PosternPrivilege
 /// user: the pool keys workers by user name and never reassigns one.
 final class WorkerPool: @unchecked Sendable {
     final class Worker {
-        let user: String
+        let user: WorkerKey
         let pid: pid_t
         let channel: IPCChannel
         var busy = 0
         var lastUsed: Double
 
-        init(user: String, pid: pid_t, channel: IPCChannel, now: Double) {
+        init(user: WorkerKey, pid: pid_t, channel: IPCChannel, now: Double) {
             self.user = user
             self.pid = pid
             self.channel = channel
@@ -26,13 +26,13 @@ final class WorkerPool: @unchecked Sendable {
 
     struct Waiting {
         let job: DeliveryJob
-        let user: String
+        let user: WorkerKey
         let fd: Int32
         let completion: ([RecipientOutcome]) -> Void
     }
 
     private let lock = Lock()
-    private var workers: [String: Worker] = [:]
+    private var workers: [WorkerKey: Worker] = [:]
     private var waiting: [Waiting] = []
     private var limit: Int
     private var idleTimeout: Double
@@ -64,12 +64,10 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// The pool's key for a user's worker: mailbox workers by the user
-    /// name, SafeFileEnvironment workers by the name and "/jail" (no user
-    /// name holds a slash), so one user's two kinds never mix.
-    static func key(user: String, jailed: Bool) -> String { jailed ? user + "/jail" : user }
 
-    func deliver(_ job: DeliveryJob, user: String, messageFD: Int32, completion: @escaping ([RecipientOutcome]) -> Void)
+    func deliver(
+        _ job: DeliveryJob, user: WorkerKey, messageFD: Int32, completion: @escaping ([RecipientOutcome]) -> Void
+    )
     {
         enum Step {
             case send(Worker)
@@ -154,9 +152,8 @@ final class WorkerPool: @unchecked Sendable {
         if let next { deliver(next.job, user: next.user, messageFD: next.fd, completion: next.completion) }
     }
 
-    private func spawnWorker(for user: String) -> Result<Worker, WorkerSpawnFailure> {
-        let jailed = user.hasSuffix("/jail")
-        let name = jailed ? String(user.dropLast("/jail".count)) : user
+    private func spawnWorker(for user: WorkerKey) -> Result<Worker, WorkerSpawnFailure> {
+        let (name, jailed) = (user.user, user.jailed)
         let account: SystemAccount
         do {
             account = try SystemAccount.lookup(name)
@@ -246,4 +243,14 @@ final class WorkerPool: @unchecked Sendable {
 struct WorkerSpawnFailure: Error {
     let outcome: (RecipientOutcome.Status, String)
     init(_ outcome: (RecipientOutcome.Status, String)) { self.outcome = outcome }
+}
+
+/// A worker's identity in the pool: the user, and whether it is that
+/// user's SafeFileEnvironment worker (chrooted, files only). A user's two
+/// kinds never share a process.
+struct WorkerKey: Hashable, CustomStringConvertible {
+    var user: String
+    var jailed: Bool
+
+    var description: String { jailed ? "\(user) (SafeFileEnvironment)" : user }
 }

@@ -135,7 +135,12 @@ enum RecipientExpansion {
                 refused.append(member.address)
                 continue
             }
-            guard (try? recipient.validate()) != nil else {
+            // The member's user comes from another process (and, through a
+            // .forward, from a user's file): it keys a delivery worker and
+            // names an mbox, so a blank, a control character or a slash is
+            // refused here, where it arrives.
+            let badUser = member.localUser.utf8.contains { $0 <= 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "/") }
+            guard !badUser, (try? recipient.validate()) != nil else {
                 refused.append(member.address)
                 continue
             }
