@@ -64,11 +64,9 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-
     func deliver(
         _ job: DeliveryJob, user: WorkerKey, messageFD: Int32, completion: @escaping ([RecipientOutcome]) -> Void
-    )
-    {
+    ) {
         enum Step {
             case send(Worker)
             case spawn(evict: Worker?)
