@@ -18,8 +18,9 @@ struct Newaliases: ParsableCommand {
     func run() throws {
         let config = try MapCheck.loadConfig(options.config)
         let path = config.configDirectory + "/aliases"
-        guard let text = MapCheck.read(path) else {
-            fputs("postern newaliases: \(path): \(String(cString: strerror(errno)))\n", stderr)
+        let (read, failure) = MapCheck.read(path)
+        guard let text = read else {
+            fputs("postern newaliases: \(failure ?? "\(path): no such file")\n", stderr)
             throw ExitCode(1)
         }
         let (table, problems) = AliasesFile.parse(text: text, file: path)
@@ -44,20 +45,13 @@ enum MapCheck {
         }
     }
 
-    /// The file's text; nil (errno set) when it cannot be read.
-    static func read(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while bytes.count <= 16 << 20 {
-            let n = Glibc.read(fd, &chunk, chunk.count)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
+    /// The file's text, read as the daemon reads it; nil when it cannot be
+    /// read (`failure` says why).
+    static func read(_ path: String) -> (text: String?, failure: String?) {
+        switch MapFileReader.read(path, limit: 16 << 20) {
+        case .success(let contents): return (contents.text, nil)
+        case .failure(let failure): return (nil, failure.errno == ENOENT ? nil : failure.description)
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Prints the problems (errors and warnings) to stderr; returns the
@@ -73,7 +67,12 @@ enum MapCheck {
         var errors = 0
         func check(_ name: String, _ parse: (String, String) -> [MapProblem]) {
             let path = directory + "/" + name
-            guard let text = read(path) else { return }
+            let (text, failure) = read(path)
+            if let failure {
+                fputs("\(failure)\n", stderr)
+                errors += 1
+            }
+            guard let text else { return }
             errors += report(parse(text, path))
         }
         check("access") { AccessMap.parse(text: $0, file: $1).1 }
@@ -87,7 +86,7 @@ enum MapCheck {
     /// SIGHUP to the master named by RunDirectory/postern.pid, if it runs.
     static func signalDaemon(_ config: PosternConfig, command: String) {
         let pidPath = config.runDirectory + "/postern.pid"
-        guard let text = read(pidPath),
+        guard let text = read(pidPath).text,
             let pid = Int32(text.trimmingCharacters(in: [" ", "\n"])), pid > 1
         else {
             print("the daemon is not running; it reads the file when it starts")

@@ -28,13 +28,13 @@ final class LocalAliases: @unchecked Sendable {
     func update(config: PosternConfig) {
         let path = config.configDirectory + "/aliases"
         var loaded = AliasTable()
-        switch Self.readSafely(path, limit: 16 << 20) {
-        case .success(let text):
-            let (parsed, problems) = AliasesFile.parse(text: text, file: path)
+        switch MapFileReader.read(path, limit: 16 << 20, refuseWritableByOthers: true) {
+        case .success(let contents):
+            let (parsed, problems) = AliasesFile.parse(text: contents.text, file: path)
             for problem in problems { logger.warning("\(problem)") }
             loaded = parsed
         case .failure(let failure):
-            if failure.errno != ENOENT { logger.error("aliases not loaded: \(failure.reason)") }
+            if failure.errno != ENOENT { logger.error("aliases not loaded: \(failure)") }
         }
         lock.withLock {
             self.config = config
@@ -55,7 +55,7 @@ final class LocalAliases: @unchecked Sendable {
         var owners: [String: String] = [:]
         let expansion = AliasExpander.expand(
             name, table: table,
-            include: { path -> Result<String, IncludeFailure> in
+            include: { path -> Result<String, MapFileReader.Failure> in
                 let result = Self.readInclude(path)
                 if case .success(let (_, owner)) = result, let owner { owners[path] = owner }
                 return result.map(\.0)
@@ -90,59 +90,17 @@ final class LocalAliases: @unchecked Sendable {
         }
     }
 
-    struct IncludeFailure: Error, CustomStringConvertible {
-        var errno: Int32
-        var reason: String
-        var description: String { reason }
-    }
-
     /// An include file's text and, when a user (not root) owns it, that
     /// user's name: its pipes and files run as that user.
-    private static func readInclude(_ path: String) -> Result<(String, String?), IncludeFailure> {
-        var owner: uid_t = 0
-        let text = readSafely(path, limit: maxIncludeSize) { owner = $0.st_uid }
-        return text.flatMap { text in
-            guard owner != 0 else { return .success((text, nil)) }
+    private static func readInclude(_ path: String) -> Result<(String, String?), MapFileReader.Failure> {
+        MapFileReader.read(path, limit: maxIncludeSize, refuseWritableByOthers: true).flatMap { contents in
+            let owner = contents.status.st_uid
+            guard owner != 0 else { return .success((contents.text, nil)) }
             guard let pw = getpwuid(owner) else {
-                return .failure(IncludeFailure(errno: 0, reason: "owned by uid \(owner), who is no user"))
+                return .failure(
+                    MapFileReader.Failure(errno: 0, description: "\(path) is owned by uid \(owner), who is no user"))
             }
-            return .success((text, String(cString: pw.pointee.pw_name)))
+            return .success((contents.text, String(cString: pw.pointee.pw_name)))
         }
-    }
-
-    /// A map file's text: opened without following a symlink, refused if it
-    /// is no regular file or others may write it.
-    private static func readSafely(_ path: String, limit: Int, inspect: (stat) -> Void = { _ in }) -> Result<
-        String, IncludeFailure
-    > {
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else {
-            let e = errno
-            return .failure(IncludeFailure(errno: e, reason: "\(path): \(String(cString: strerror(e)))"))
-        }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
-            return .failure(IncludeFailure(errno: 0, reason: "\(path) is not a regular file"))
-        }
-        guard st.st_mode & 0o022 == 0 else {
-            return .failure(IncludeFailure(errno: 0, reason: "\(path) is writable by group or others: unsafe"))
-        }
-        guard st.st_size <= limit else {
-            return .failure(IncludeFailure(errno: 0, reason: "\(path) is larger than \(limit) bytes"))
-        }
-        inspect(st)
-        var bytes = [UInt8](repeating: 0, count: Int(st.st_size) + 1)
-        var total = 0
-        while total < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress.map { $0 + total }, $0.count - total) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            total += n
-        }
-        guard total <= limit else {
-            return .failure(IncludeFailure(errno: 0, reason: "\(path) grew while being read"))
-        }
-        return .success(String(decoding: bytes.prefix(total), as: UTF8.self))
     }
 }
