@@ -70,21 +70,9 @@ final class TLSSession {
     /// `owner` keeps the `SSL_CTX` alive as long as this connection (the
     /// `SSL` holds its own reference too; this keeps the Swift object).
     init(sslContext: OpaquePointer, isServer: Bool, owner: AnyObject? = nil) throws(TLSError) {
-        OpenSSLErrors.clear()
-        guard let ssl = SSL_new(sslContext) else { throw .sessionCreationFailed(openssl: OpenSSLErrors.drain()) }
-        guard let method = BIO_s_mem(), let input = BIO_new(method) else {
-            SSL_free(ssl)
+        guard let (ssl, input, output) = MemoryBIOConnection.make(sslContext) else {
             throw .sessionCreationFailed(openssl: OpenSSLErrors.drain())
         }
-        guard let output = BIO_new(method) else {
-            BIO_free(input)
-            SSL_free(ssl)
-            throw .sessionCreationFailed(openssl: OpenSSLErrors.drain())
-        }
-        _ = postern_bio_set_mem_eof_retry(input)
-        _ = postern_bio_set_mem_eof_retry(output)
-        // The SSL owns both BIOs from here on: SSL_free frees them.
-        SSL_set_bio(ssl, input, output)
         if isServer { SSL_set_accept_state(ssl) } else { SSL_set_connect_state(ssl) }
         self.ssl = ssl
         self.networkIn = input

@@ -29,24 +29,9 @@ final class OutboundTLSEngine {
     private let context: OutboundTLSContext
 
     init(context: OutboundTLSContext, peer: OutboundTLSPeerName, verify: Bool) throws(OutboundTLSError) {
-        OpenSSLErrors.clear()
-        guard let ssl = SSL_new(context.pointer) else {
+        guard let (ssl, input, output) = MemoryBIOConnection.make(context.pointer) else {
             throw .sessionCreationFailed(openssl: OpenSSLErrors.drain())
         }
-        guard let method = BIO_s_mem(), let input = BIO_new(method) else {
-            SSL_free(ssl)
-            throw .sessionCreationFailed(openssl: OpenSSLErrors.drain())
-        }
-        guard let output = BIO_new(method) else {
-            BIO_free(input)
-            SSL_free(ssl)
-            throw .sessionCreationFailed(openssl: OpenSSLErrors.drain())
-        }
-        // An empty input BIO means "no bytes yet", not the end of the stream.
-        _ = postern_bio_set_mem_eof_retry(input)
-        _ = postern_bio_set_mem_eof_retry(output)
-        // The SSL owns both BIOs from here on: SSL_free frees them.
-        SSL_set_bio(ssl, input, output)
         SSL_set_connect_state(ssl)
         do throws(OutboundTLSError) {
             try Self.expect(peer, verify: verify, on: ssl)
