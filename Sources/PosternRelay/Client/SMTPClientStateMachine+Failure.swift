@@ -59,25 +59,19 @@ extension SMTPClientStateMachine {
     }
 
     mutating func timedOut(_ actions: inout [SMTPClientAction]) {
-        switch stage {
-        case .closed:
-            return
-        case .quitting:
-            closeNormally(&actions)
-        case .handshaking:
-            let failure = SessionFailure(
-                status: "4.4.2", text: "conversation with host \(texts.host) timed out during the TLS handshake",
-                retryWithoutTLS: settings.tlsPolicy == .may)
-            abort(failure, quit: false, &actions)
-        case .opening, .idle, .resetting, .transaction:
-            // A timer left over from an earlier wait means nothing now.
-            guard let activity else { return }
-            let text = "conversation with host \(texts.host) timed out \(activity)"
-            abort(SessionFailure(status: "4.4.2", text: text), quit: false, &actions)
-        }
+        conversationEnded("conversation with host \(texts.host) timed out", staleTimerPossible: true, &actions)
     }
 
     mutating func connectionClosed(_ actions: inout [SMTPClientAction]) {
+        conversationEnded("lost connection with host \(texts.host)", staleTimerPossible: false, &actions)
+    }
+
+    /// A timeout or a lost connection: the same ending, told apart only by
+    /// `what` happened. A timer left over from an earlier wait (no activity
+    /// under way) means nothing.
+    private mutating func conversationEnded(
+        _ what: String, staleTimerPossible: Bool, _ actions: inout [SMTPClientAction]
+    ) {
         switch stage {
         case .closed:
             return
@@ -85,12 +79,11 @@ extension SMTPClientStateMachine {
             closeNormally(&actions)
         case .handshaking:
             let failure = SessionFailure(
-                status: "4.4.2", text: "lost connection with host \(texts.host) during the TLS handshake",
-                retryWithoutTLS: settings.tlsPolicy == .may)
+                status: "4.4.2", text: "\(what) during the TLS handshake", retryWithoutTLS: settings.tlsPolicy == .may)
             abort(failure, quit: false, &actions)
         case .opening, .idle, .resetting, .transaction:
-            var text = "lost connection with host \(texts.host)"
-            if let activity { text += " " + activity }
+            if staleTimerPossible && activity == nil { return }
+            let text = activity.map { "\(what) \($0)" } ?? what
             abort(SessionFailure(status: "4.4.2", text: text), quit: false, &actions)
         }
     }

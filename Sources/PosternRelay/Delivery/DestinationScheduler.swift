@@ -126,19 +126,12 @@ final class DestinationScheduler: @unchecked Sendable {
     func runnerEnded(_ key: String, unreachable: Bool) {
         let others: [String] = lock.withLock {
             totalActive -= 1
+            if var d = destinations[key] {
+                d.active -= 1
+                if unreachable { d.limit = max(1, d.limit / 2) }
+                destinations[key] = d.active == 0 && d.waiting.isEmpty && d.starts.isEmpty ? nil : d
+            }
             return destinations.filter { $0.key != key && !$0.value.waiting.isEmpty }.map(\.key)
-        }
-        lock.withLock {
-            guard var d = destinations[key] else { return }
-            d.active -= 1
-            if unreachable {
-                d.limit = max(1, d.limit / 2)
-            }
-            if d.active == 0 && d.waiting.isEmpty && d.starts.isEmpty {
-                destinations[key] = nil
-            } else {
-                destinations[key] = d
-            }
         }
         pump(key)
         // A slot freed under the global cap may go to another destination.
