@@ -14,6 +14,9 @@ final class RelayService: @unchecked Sendable {
     private let start: ChildStart
     private let logger: Logger
     private let scheduler: DestinationScheduler
+    private typealias RouteWaiter = (domain: String, deadline: Double, done: (RouteAnswer) -> Void)
+    private let routeLock = Lock()
+    private var routeWaiters: [RouteWaiter] = []
     private let settings: RunnerSettings
 
     /// What a new connection runner needs, kept current across reloads.
@@ -40,6 +43,12 @@ final class RelayService: @unchecked Sendable {
             OSThread.start { runner.run(work) }
         }
         scheduler.startTicker()
+        OSThread.start { [self] in
+            while true {
+                sleep(1)
+                serveWaitingRoutes()
+            }
+        }
     }
 
     func update(config: PosternConfig) {
@@ -54,6 +63,7 @@ final class RelayService: @unchecked Sendable {
         }
         let channel = start.openPeer(role, fd: fd) { [self] channel, frame in handle(frame, from: channel) }
         peers.replace(role, with: channel)
+        if role == .lookup { serveWaitingRoutes() }
     }
 
     private func handle(_ frame: Frame, from channel: IPCChannel) {
@@ -109,17 +119,30 @@ final class RelayService: @unchecked Sendable {
 
     /// Asks the lookup. Its channel may not be attached yet (the relay and
     /// the lookup start together; the queue may hand over its backlog at
-    /// once) or be reattached after a restart: wait for it a little,
-    /// off the IPC thread, before deferring.
+    /// once) or be reattached after a restart: the question waits, for
+    /// `lookupWait` at most, and goes out when the channel arrives.
     private func route(_ domain: String, then done: @escaping (RouteAnswer) -> Void) {
         if let lookup = peers.channel(.lookup) { return ask(lookup, domain, then: done) }
-        OSThread.start { [self] in
-            let deadline = MonotonicClock.now() + Self.lookupWait
-            while MonotonicClock.now() < deadline {
-                if let lookup = peers.channel(.lookup) { return ask(lookup, domain, then: done) }
-                usleep(50_000)
+        routeLock.withLock { routeWaiters.append((domain, MonotonicClock.now() + Self.lookupWait, done)) }
+    }
+
+    /// Routes asked while the lookup was away: sent once it is attached,
+    /// deferred once they have waited too long. Runs on attach and every
+    /// second (one thread for all of them).
+    private func serveWaitingRoutes() {
+        let now = MonotonicClock.now()
+        let lookup = peers.channel(.lookup)
+        let due = routeLock.withLock { () -> [RouteWaiter] in
+            let due = routeWaiters.filter { lookup != nil || $0.deadline <= now }
+            routeWaiters.removeAll { lookup != nil || $0.deadline <= now }
+            return due
+        }
+        for (domain, _, done) in due {
+            if let lookup {
+                ask(lookup, domain, then: done)
+            } else {
+                done(RouteAnswer(outcome: .temporary, text: "4.3.0 the lookup process is not available"))
             }
-            done(RouteAnswer(outcome: .temporary, text: "4.3.0 the lookup process is not available"))
         }
     }
 
