@@ -98,10 +98,16 @@ public struct Recipient: Equatable, Sendable {
     /// For a local recipient, how far it is resolved; `.name` for remote
     /// ones (unused).
     public var target: LocalTarget
+    /// The index of an earlier recipient of the same message that reaches
+    /// the same delivery target (`BOB` beside `bob`, another local domain,
+    /// a virtual address mapped to the same user): that one is delivered,
+    /// and this one takes its outcome, so the mailbox gets one copy while
+    /// each recipient's DSN request is still answered.
+    public var duplicateOf: Int?
 
     public init(
         address: String, localUser: String, state: State = .pending, lastResult: String = "",
-        notify: DSNNotify = [], originalRecipient: String = "", target: LocalTarget = .name
+        notify: DSNNotify = [], originalRecipient: String = "", target: LocalTarget = .name, duplicateOf: Int? = nil
     ) {
         self.address = address
         self.localUser = localUser
@@ -110,6 +116,7 @@ public struct Recipient: Equatable, Sendable {
         self.notify = notify
         self.originalRecipient = originalRecipient
         self.target = target
+        self.duplicateOf = duplicateOf
     }
 
     /// A recipient the lookup accepted for relaying has no local user.

@@ -33,15 +33,21 @@ public struct RecipientOutcome: Equatable, Sendable {
     /// Delivered to a next hop that took the DSN request (NOTIFY, ORCPT)
     /// on: reporting success is its job now, not ours (RFC 3461 §6.2.7).
     public var notifyHandedOn: Bool
+    /// The process doing the delivery died (or answered nonsense) before it
+    /// reported: it may have delivered. Deferred, retried soon, and the next
+    /// attempt is told to look for an earlier copy first.
+    public var interrupted: Bool
 
     public init(
-        index: UInt32, status: Status, text: String, expansion: [ExpandedRecipient] = [], notifyHandedOn: Bool = false
+        index: UInt32, status: Status, text: String, expansion: [ExpandedRecipient] = [], notifyHandedOn: Bool = false,
+        interrupted: Bool = false
     ) {
         self.index = index
         self.status = status
         self.text = text
         self.expansion = expansion
         self.notifyHandedOn = notifyHandedOn
+        self.interrupted = interrupted
     }
 }
 
@@ -70,10 +76,14 @@ public struct DeliveryRecipient: Equatable, Sendable {
     public var originalRecipient: String
     /// NOTIFY=, passed on by the relay when the next server offers DSN.
     public var notify: DSNNotify
+    /// An earlier attempt may have delivered it (its process died before
+    /// the outcome was recorded, or the queue restarted): local delivery
+    /// looks for that copy before it writes another.
+    public var maybeDelivered: Bool
 
     public init(
         index: UInt32, address: String, localUser: String, target: LocalTarget = .name, originalRecipient: String = "",
-        notify: DSNNotify = []
+        notify: DSNNotify = [], maybeDelivered: Bool = false
     ) {
         self.index = index
         self.address = address
@@ -81,6 +91,7 @@ public struct DeliveryRecipient: Equatable, Sendable {
         self.target = target
         self.originalRecipient = originalRecipient
         self.notify = notify
+        self.maybeDelivered = maybeDelivered
     }
 }
 

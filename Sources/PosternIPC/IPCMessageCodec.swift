@@ -123,6 +123,7 @@ extension IPCMessage {
                     w.string(e.target.text)
                 }
                 w.bool(o.notifyHandedOn)
+                w.bool(o.interrupted)
             }
         case .assignWorker(let identity):
             w.string(identity.user)
@@ -161,6 +162,7 @@ extension IPCMessage {
             w.string(r.target.text)
             w.string(r.originalRecipient)
             w.u8(r.notify.rawValue)
+            w.bool(r.maybeDelivered)
         }
     }
 
@@ -314,9 +316,12 @@ extension IPCMessage {
                 let expansion = try expansion(&r)
                 guard expansion.isEmpty || status == .expanded else { throw .badField("expansion") }
                 let handedOn = try r.bool()
+                let interrupted = try r.bool()
+                guard !interrupted || status == .deferred else { throw .badField("interrupted") }
                 outcomes.append(
                     RecipientOutcome(
-                        index: index, status: status, text: text, expansion: expansion, notifyHandedOn: handedOn))
+                        index: index, status: status, text: text, expansion: expansion, notifyHandedOn: handedOn,
+                        interrupted: interrupted))
             }
             message = .deliveryResult(id, outcomes)
         case .assignWorker:
@@ -380,10 +385,11 @@ extension IPCMessage {
             let target = try localTarget(&r)
             let orcpt = try r.field("orcpt", limit: 500)
             let notify = try notifyField(&r)
+            let maybeDelivered = try r.bool()
             list.append(
                 DeliveryRecipient(
                     index: index, address: address, localUser: user, target: target, originalRecipient: orcpt,
-                    notify: notify))
+                    notify: notify, maybeDelivered: maybeDelivered))
         }
         return list
     }

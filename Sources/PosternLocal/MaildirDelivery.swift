@@ -27,6 +27,21 @@ public enum MaildirDelivery {
     public static func deliver(
         home: String, maildir: String, messageFD: Int32, expectedOwner: uid_t, extraHeaders: [String]
     ) throws(MboxError) -> Int {
+        try deliver(
+            home: home, maildir: maildir, messageFD: messageFD, expectedOwner: expectedOwner,
+            extraHeaders: extraHeaders, once: nil
+        ).bytes
+    }
+
+    /// As above; with `once` the file name is the delivery's own
+    /// (`ARRIVAL.QUEUEID_N.HOST`), the same on every attempt, so a repeat
+    /// finds its file already in `new/` (the link fails with EEXIST) and,
+    /// when it may have been delivered before, also in `cur/`, where a
+    /// reader may have moved it, whatever flags it was given since.
+    public static func deliver(
+        home: String, maildir: String, messageFD: Int32, expectedOwner: uid_t, extraHeaders: [String],
+        once: MaildirOnce?
+    ) throws(MboxError) -> MboxDeliveryReport {
         guard home.hasPrefix("/") else { throw .invalidArgument(reason: "home \(home) is not absolute") }
         for header in extraHeaders where header.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) {
             throw .invalidArgument(reason: "header with a line break")
@@ -43,15 +58,28 @@ public enum MaildirDelivery {
         defer { close(tmp) }
         let new = try openOwnedDirectory("new", in: directory, owner: expectedOwner)
         defer { close(new) }
-        close(try openOwnedDirectory("cur", in: directory, owner: expectedOwner))
+        let cur = try openOwnedDirectory("cur", in: directory, owner: expectedOwner)
+        defer { close(cur) }
 
-        let name = uniqueName()
+        var report = MboxDeliveryReport()
+        let name: String
+        if let once {
+            if once.maybeDelivered, let found = try findDelivered(once.stem, in: [(new, "new"), (cur, "cur")]) {
+                report.alreadyDelivered = true
+                report.notes.append("found as \(found)")
+                return report
+            }
+            name = once.stem + "." + hostName()
+            // Left by an attempt killed before its link: ours to replace.
+            unlinkat(tmp, name, 0)
+        } else {
+            name = uniqueName()
+        }
         let file = openat(tmp, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard file >= 0 else { throw .io(operation: "create tmp/\(name)", errno: errno) }
-        let written: Int
         do throws(MboxError) {
             defer { close(file) }
-            written = try copy(messageFD, to: file, headers: extraHeaders)
+            report.bytes = try copy(messageFD, to: file, headers: extraHeaders)
             guard fsync(file) == 0 else { throw .io(operation: "fsync tmp/\(name)", errno: errno) }
         } catch {
             unlinkat(tmp, name, 0)
@@ -60,11 +88,42 @@ public enum MaildirDelivery {
         guard linkat(tmp, name, new, name, 0) == 0 else {
             let e = errno
             unlinkat(tmp, name, 0)
+            if e == EEXIST, once != nil {
+                // An earlier attempt linked it: that copy is the delivery.
+                report.alreadyDelivered = true
+                report.notes.append("found as new/\(name)")
+                return report
+            }
             throw .io(operation: "link new/\(name)", errno: e)
         }
         unlinkat(tmp, name, 0)
         guard fsync(new) == 0 else { throw .io(operation: "fsync new/", errno: errno) }
-        return written
+        return report
+    }
+
+    /// A file of this delivery in one of `directories`: its name is the
+    /// stem, a dot and a host name, then perhaps `:2,FLAGS` a reader added.
+    private static func findDelivered(_ stem: String, in directories: [(Int32, String)]) throws(MboxError) -> String? {
+        let prefix = Array((stem + ".").utf8)
+        for (fd, label) in directories {
+            let dup = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard dup >= 0 else { throw .io(operation: "read \(label)/", errno: errno) }
+            guard let stream = fdopendir(dup) else {
+                let e = errno
+                close(dup)
+                throw .io(operation: "read \(label)/", errno: e)
+            }
+            defer { closedir(stream) }
+            while let entry = readdir(stream) {
+                let found = withUnsafeBytes(of: entry.pointee.d_name) { raw -> String? in
+                    let bytes = raw.prefix { $0 != 0 }
+                    guard bytes.starts(with: prefix) else { return nil }
+                    return String(decoding: bytes, as: UTF8.self)
+                }
+                if let found { return "\(label)/\(found)" }
+            }
+        }
+        return nil
     }
 
     /// Creates the directory if it is missing (mode 0700), then opens it
@@ -106,6 +165,11 @@ public enum MaildirDelivery {
         var now = timeval()
         gettimeofday(&now, nil)
         counter += 1
+        return "\(now.tv_sec).M\(now.tv_usec)P\(getpid())Q\(counter).\(hostName())"
+    }
+
+    /// The host name, "/" and ":" written octal as the specification asks.
+    private static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         gethostname(&buffer, buffer.count - 1)
         let rawHost = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -117,7 +181,7 @@ public enum MaildirDelivery {
             default: host.unicodeScalars.append(scalar)
             }
         }
-        return "\(now.tv_sec).M\(now.tv_usec)P\(getpid())Q\(counter).\(host.isEmpty ? "localhost" : host)"
+        return host.isEmpty ? "localhost" : host
     }
 
     /// The headers, then the message with CR LF made LF.
@@ -160,5 +224,18 @@ public enum MaildirDelivery {
         }
         if heldCR { try put([0x0D]) }
         return total
+    }
+}
+
+/// Asks a Maildir delivery to happen once.
+public struct MaildirOnce: Equatable, Sendable {
+    /// `ARRIVAL.QUEUEID_N`: the file name without its host part, the same
+    /// on every attempt (and on another host name).
+    public var stem: String
+    public var maybeDelivered: Bool
+
+    public init(arrival: Int64, deliveryID: String, maybeDelivered: Bool) {
+        stem = "\(arrival)." + String(deliveryID.map { $0 == "." ? "_" : $0 })
+        self.maybeDelivered = maybeDelivered
     }
 }

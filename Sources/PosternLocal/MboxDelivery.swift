@@ -77,6 +77,27 @@ public struct MboxDelivery {
         extraHeaders: [String],
         options: Options
     ) throws(MboxError) -> Int {
+        try deliver(
+            path: path, messageFD: messageFD, envelopeSender: envelopeSender, arrival: arrival,
+            expectedOwner: expectedOwner, extraHeaders: extraHeaders, once: nil, options: options
+        ).bytes
+    }
+
+    /// Appends one message, once: with `once`, the mailbox's journal
+    /// (`MboxJournal`) records the delivery before it is appended, a copy
+    /// an interrupted writer left half-written is cut off first, and a
+    /// delivery that may already have happened is looked for and not
+    /// appended again when the mailbox holds it.
+    public static func deliver(
+        path: String,
+        messageFD: Int32,
+        envelopeSender: String,
+        arrival: Int64,
+        expectedOwner: uid_t,
+        extraHeaders: [String],
+        once: DeliveryOnce?,
+        options: Options = Options()
+    ) throws(MboxError) -> MboxDeliveryReport {
         try validate(path: path)
         guard options.chunkSize > 0 else {
             throw .invalidArgument(reason: "chunk size must be positive, got \(options.chunkSize)")
@@ -85,6 +106,7 @@ public struct MboxDelivery {
         // checked before any lock is taken.
         var preamble = try MboxPreamble.fromLine(sender: envelopeSender, arrival: arrival)
         preamble.append(contentsOf: try MboxPreamble.headerLines(extraHeaders))
+        let rendering = MboxRendering(preamble: preamble, messageFD: messageFD, chunkSize: options.chunkSize)
 
         let deadline = MboxSystem.Deadline(after: options.lockTimeout)
         let dotlock = try MboxDotLock.acquire(
@@ -100,18 +122,49 @@ public struct MboxDelivery {
             MboxRecordLock.release(fd: fd)
             MboxSystem.close(fd)
         }
-
-        // The size to cut back to is taken under the lock: before it, another
-        // locked writer could still have been appending.
-        let originalSize: off_t
+        var report = MboxDeliveryReport()
+        var journal: MboxJournal?
+        if once != nil {
+            switch MboxJournalAccess.open(forMailbox: path, owner: expectedOwner) {
+            case .success(let opened): journal = opened
+            case .failure(let why): report.notes.append("no delivery journal for \(path): \(why)")
+            }
+        }
+        defer { journal?.close() }
+        let mailbox: stat
         switch MboxSystem.fstat(fd) {
-        case .success(let st): originalSize = st.st_size
+        case .success(let st): mailbox = st
         case .failure(let e): throw .io(operation: "fstat mailbox \(path)", errno: e)
         }
-
+        // Sizes are taken under the lock: before it, another locked writer
+        // could still have been appending.
+        var size = mailbox.st_size
+        if let journal, let once {
+            size = try MboxTail.cutInterruptedAppend(
+                fd: fd, journal: journal, inode: UInt64(mailbox.st_ino), size: size, notes: &report.notes)
+            if once.maybeDelivered, let entry = journal.find(once.id), entry.inode == UInt64(mailbox.st_ino),
+                entry.end <= Int64(size), try rendering.matches(fd: fd, at: off_t(entry.offset))
+            {
+                report.bytes = entry.digest.length
+                report.alreadyDelivered = true
+                return report
+            }
+        }
+        let originalSize = size
         do throws(MboxError) {
-            return try append(
-                to: fd, preamble: preamble, messageFD: messageFD, chunkSize: options.chunkSize)
+            size += off_t(try MboxTail.separate(fd: fd, size: size))
+            let whole = try rendering.bytes(upTo: Self.inMemoryLimit)
+            if let journal, let once {
+                let digest: MboxDigest
+                if let whole { digest = MboxDigest(of: whole) } else { digest = try rendering.digest() }
+                let entry = MboxJournal.Entry(
+                    id: once.id, inode: UInt64(mailbox.st_ino), offset: Int64(size), digest: digest)
+                if let e = journal.record(entry) {
+                    report.notes.append("cannot write the delivery journal of \(path): errno \(e)")
+                }
+            }
+            report.bytes = try append(to: fd, whole: whole, rendering: rendering)
+            return report
         } catch {
             // A partial message would be read as a whole (truncated) one, and
             // the retry would add a second copy; so the append is all or nothing.
@@ -120,6 +173,11 @@ public struct MboxDelivery {
             throw error
         }
     }
+
+    /// Output up to this size is rendered once, in memory, and written in
+    /// one call; larger messages are streamed (and read twice when a
+    /// journal needs their summary first).
+    static let inMemoryLimit = 1 << 20
 
     // MARK: - Steps
 
@@ -183,13 +241,15 @@ public struct MboxDelivery {
     /// O_NOFOLLOW and O_NONBLOCK, so a symlink or FIFO swapped in after the
     /// lstat fails or returns at once instead of being followed or hanging;
     /// the fstat afterwards judges the file we really got, and its identity
-    /// must match what lstat saw.
+    /// must match what lstat saw. Opened for reading too: the end of the
+    /// mailbox is read before an append (`MboxTail`) and, for a repeat, the
+    /// copy an earlier attempt wrote (`MboxRendering.matches`).
     private static func openMailbox(path: String, expectedOwner: uid_t) throws(MboxError) -> Int32 {
         for _ in 0..<5 {
             switch MboxSystem.lstat(path) {
             case .success(let before):
                 try checkShape(before, path: path, expectedOwner: expectedOwner)
-                let flags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY
+                let flags = O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY
                 let fd: Int32
                 switch MboxSystem.open(path, flags) {
                 case .success(let opened):
@@ -222,7 +282,7 @@ public struct MboxDelivery {
                             "\(path) does not exist and this process (uid \(geteuid())) is not its owner (uid \(expectedOwner))"
                     )
                 }
-                let flags = O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY
+                let flags = O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY
                 let fd: Int32
                 switch MboxSystem.open(path, flags, 0o600) {
                 case .success(let created):
@@ -342,47 +402,31 @@ public struct MboxDelivery {
         MboxSystem.close(fd)
     }
 
-    /// Streams the message into the mailbox: preamble, mboxrd-encoded
-    /// message, closing blank line, then fsync. Returns the bytes written.
-    static func append(
-        to fd: Int32, preamble: [UInt8], messageFD: Int32, chunkSize: Int
-    ) throws(MboxError) -> Int {
-        var encoder = MboxrdEncoder()
-        var out = preamble
-        out.reserveCapacity(preamble.count + 2 * chunkSize + 16)
-        var input = [UInt8](repeating: 0, count: chunkSize)
-        var offset: off_t = 0
+    /// Writes the rendered message (preamble, mboxrd-encoded message,
+    /// closing blank line), then fsyncs. Returns the bytes written.
+    static func append(to fd: Int32, whole: [UInt8]?, rendering: MboxRendering) throws(MboxError) -> Int {
         var written = 0
-
-        func flush() throws(MboxError) {
-            if out.isEmpty { return }
-            if let e = MboxSystem.writeAll(fd, out) {
-                throw .io(operation: "write mailbox", errno: e)
-            }
-            written += out.count
-            out.removeAll(keepingCapacity: true)
-        }
-
-        while true {
-            let count: Int
-            switch MboxSystem.pread(messageFD, into: &input, count: chunkSize, at: offset) {
-            case .success(let n): count = n
-            case .failure(let e): throw .io(operation: "read message", errno: e)
-            }
-            if count == 0 { break }
-            offset += off_t(count)
-            input.withUnsafeBufferPointer { all in
-                encoder.encode(UnsafeBufferPointer(rebasing: all[0..<count]), into: &out)
-            }
-            if out.count >= chunkSize {
-                try flush()
+        if let whole {
+            if let e = MboxSystem.writeAll(fd, whole) { throw .io(operation: "write mailbox", errno: e) }
+            written = whole.count
+        } else {
+            try rendering.render { (piece) throws(MboxError) in
+                if let e = MboxSystem.writeAll(fd, piece) { throw .io(operation: "write mailbox", errno: e) }
+                written += piece.count
             }
         }
-        encoder.finish(into: &out)
-        try flush()
         if let e = MboxSystem.fsync(fd) {
             throw .io(operation: "fsync mailbox", errno: e)
         }
         return written
+    }
+
+    /// Streams the message into the mailbox with no journal (file
+    /// deliveries in the SafeFileEnvironment). Returns the bytes written.
+    static func append(
+        to fd: Int32, preamble: [UInt8], messageFD: Int32, chunkSize: Int
+    ) throws(MboxError) -> Int {
+        let rendering = MboxRendering(preamble: preamble, messageFD: messageFD, chunkSize: chunkSize)
+        return try append(to: fd, whole: nil, rendering: rendering)
     }
 }

@@ -80,11 +80,49 @@ struct MboxDotLock {
         case .failure(let e): return e == ENOENT
         }
         let now = Int(time(nil))
-        guard now - Int(st.st_mtim.tv_sec) > staleAfterSeconds else { return false }
+        guard now - Int(st.st_mtim.tv_sec) > staleAfterSeconds || holderIsGone(path: path, lock: st) else {
+            return false
+        }
         // unlink removes a symbolic link itself, never its target, so a lock
         // path planted as a symlink is safe to remove here.
         if unlink(path) == 0 { return true }
         return errno == ENOENT
+    }
+
+    /// Whether the lock names, as its content, the pid of a process that no
+    /// longer exists (a killed writer; liblockfile judges the same way).
+    /// ESRCH only: a process of another user answers EPERM, and a lock
+    /// with no pid yet (its writer is between create and write) or with
+    /// anything else in it waits for the age limit.
+    private static func holderIsGone(path: String, lock: stat) -> Bool {
+        let fd = Glibc.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+        guard fd >= 0 else { return false }
+        defer { MboxSystem.close(fd) }
+        var opened = stat()
+        guard fstat(fd, &opened) == 0, opened.st_ino == lock.st_ino, opened.st_dev == lock.st_dev,
+            opened.st_mode & S_IFMT == S_IFREG
+        else { return false }
+        var buffer = [UInt8](repeating: 0, count: 24)
+        guard case .success(let n) = MboxSystem.pread(fd, into: &buffer, count: buffer.count, at: 0), n > 1,
+            buffer[n - 1] == 0x0A,
+            let pid = Int32(String(decoding: buffer[0..<(n - 1)], as: UTF8.self)), pid > 1
+        else { return false }
+        if kill(pid, 0) != 0 { return errno == ESRCH }
+        return isZombie(pid)
+    }
+
+    /// A killed writer whose parent has not reaped it yet (or whose parent
+    /// died too, leaving it to an init that may never reap) still answers
+    /// kill(pid, 0); its state in /proc says it is gone.
+    private static func isZombie(_ pid: Int32) -> Bool {
+        let fd = Glibc.open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { MboxSystem.close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        guard case .success(let n) = MboxSystem.pread(fd, into: &buffer, count: buffer.count, at: 0),
+            let close = buffer[0..<n].lastIndex(of: UInt8(ascii: ")")), close + 2 < n
+        else { return false }
+        return buffer[close + 2] == UInt8(ascii: "Z")
     }
 
     /// Removes the dotlock if it is still ours.

@@ -36,7 +36,7 @@ struct WorkerDelivery {
             let context = PipeDeliveryContext(
                 sender: job.sender, recipient: recipient.address,
                 originalRecipient: recipient.originalRecipient, local: local, domain: domain, queueID: qid.value,
-                user: identity.user, home: identity.home)
+                deliveryID: Self.deliveryID(job, recipient), user: identity.user, home: identity.home)
             let result = PipeDelivery.deliver(
                 command: command, smrshDirectory: identity.smrshDirectory, context: context, messageFD: fd,
                 extraHeaders: headers(job, recipient),
@@ -95,10 +95,11 @@ struct WorkerDelivery {
         }
         let path = MailboxLocation(directory: identity.mailDirectory, user: identity.user).path
         do {
-            let n = try MboxDelivery.deliver(
+            let once = DeliveryOnce(id: Self.deliveryID(job, recipient), maybeDelivered: recipient.maybeDelivered)
+            let report = try MboxDelivery.deliver(
                 path: path, messageFD: fd, envelopeSender: job.sender, arrival: job.arrival,
-                expectedOwner: uid_t(identity.uid), extraHeaders: headers(job, recipient))
-            return outcome(recipient, .delivered, "delivered to mailbox, \(n) bytes")
+                expectedOwner: uid_t(identity.uid), extraHeaders: headers(job, recipient), once: once)
+            return delivered(report, to: "mailbox", job, recipient)
         } catch .unsafeMailbox(let reason) {
             logger.error("refusing mailbox \(path): \(reason)", metadata: ["qid": "\(job.queueID)"])
             return outcome(recipient, .deferred, "4.2.0 unsafe mailbox: \(reason)")
@@ -121,10 +122,13 @@ struct WorkerDelivery {
         }
         let relative = String(path.dropFirst(home.count + 1))
         do {
-            let n = try MaildirDelivery.deliver(
+            let once = MaildirOnce(
+                arrival: job.arrival, deliveryID: Self.deliveryID(job, recipient),
+                maybeDelivered: recipient.maybeDelivered)
+            let report = try MaildirDelivery.deliver(
                 home: home, maildir: relative, messageFD: fd, expectedOwner: uid_t(identity.uid),
-                extraHeaders: headers(job, recipient))
-            return outcome(recipient, .delivered, "delivered to maildir, \(n) bytes")
+                extraHeaders: headers(job, recipient), once: once)
+            return delivered(report, to: "maildir", job, recipient)
         } catch .unsafeMailbox(let reason) {
             logger.error("refusing maildir \(path): \(reason)", metadata: ["qid": "\(job.queueID)"])
             return outcome(recipient, .deferred, "4.2.0 unsafe maildir: \(reason)")
@@ -155,6 +159,30 @@ struct WorkerDelivery {
         }
     }
 
+    /// The delivery's outcome, and what the writer found worth a log line.
+    private func delivered(
+        _ report: MboxDeliveryReport, to kind: String, _ job: DeliveryJob, _ recipient: DeliveryRecipient
+    ) -> RecipientOutcome {
+        let qid = ["qid": Logger.MetadataValue.string("\(job.queueID)")]
+        for note in report.notes where !(note.hasPrefix("no delivery journal") && Self.journalWarned.testAndSet()) {
+            logger.warning("\(kind) of \(identity.user): \(note)", metadata: qid)
+        }
+        if report.alreadyDelivered {
+            logger.info(
+                "to=<\(recipient.address)>: already in the \(kind) of \(identity.user) (an earlier attempt), not repeated",
+                metadata: qid)
+            return outcome(recipient, .delivered, "delivered to \(kind) by an earlier attempt")
+        }
+        return outcome(recipient, .delivered, "delivered to \(kind), \(report.bytes) bytes")
+    }
+
+    /// A missing journal is said once per worker, not at every message.
+    private static let journalWarned = OnceFlag()
+
+    static func deliveryID(_ job: DeliveryJob, _ recipient: DeliveryRecipient) -> String {
+        DeliveryID.text(queueID: job.queueID.value, index: recipient.index)
+    }
+
     static func split(_ address: String) -> (String, String) {
         guard let at = address.lastIndex(of: "@") else { return (address, "") }
         return (String(address[..<at]), String(address[address.index(after: at)...]))
@@ -167,5 +195,20 @@ enum LogText {
         String(
             String.UnicodeScalarView(
                 text.unicodeScalars.prefix(300).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
+    }
+}
+
+/// True the first time only (a worker is single-threaded; the lock keeps
+/// it honest anyway).
+final class OnceFlag: @unchecked Sendable {
+    private let lock = Lock()
+    private var done = false
+
+    /// Whether it was already set; sets it.
+    func testAndSet() -> Bool {
+        lock.withLock {
+            defer { done = true }
+            return done
+        }
     }
 }

@@ -121,12 +121,15 @@ final class WorkerPool: @unchecked Sendable {
                 } else {
                     outcomes = job.recipients.map {
                         RecipientOutcome(
-                            index: $0.index, status: .deferred, text: "4.3.0 bad answer from delivery worker")
+                            index: $0.index, status: .deferred, text: "4.3.0 bad answer from delivery worker",
+                            interrupted: true)
                     }
                 }
             case .failure:
+                // It may have written before it died: the retry looks first.
                 outcomes = job.recipients.map {
-                    RecipientOutcome(index: $0.index, status: .deferred, text: "4.3.0 delivery worker ended")
+                    RecipientOutcome(
+                        index: $0.index, status: .deferred, text: "4.3.0 delivery worker ended", interrupted: true)
                 }
             }
             lock.withLock {

@@ -29,6 +29,9 @@ public enum ControlFileError: Error, Equatable, Sendable, CustomStringConvertibl
     case invalidEnvelope(EnvelopeFieldError)
     case negativeNumber(field: String)
     case encodedTooLarge(size: Int)
+    /// Refused at encode: a duplicate that names itself, a later recipient
+    /// or another duplicate.
+    case badDuplicate(recipient: Int)
 
     public var description: String {
         switch self {
@@ -51,6 +54,7 @@ public enum ControlFileError: Error, Equatable, Sendable, CustomStringConvertibl
         case .invalidEnvelope(let error): return "invalid envelope: \(ControlFile.describe(error))"
         case .negativeNumber(let field): return "negative \(field)"
         case .encodedTooLarge(let size): return "encoded control file too large (\(size) bytes)"
+        case .badDuplicate(let recipient): return "recipient \(recipient) is a duplicate of no earlier recipient"
         }
     }
 }
@@ -137,7 +141,12 @@ public enum ControlFile {
         if envelope.warned { line("warned yes") }
         if envelope.held { line("held yes") }
         if envelope.notice != .none { line("notice \(envelope.notice.rawValue)") }
-        for r in envelope.recipients {
+        for (index, r) in envelope.recipients.enumerated() {
+            if let primary = r.duplicateOf,
+                !(0..<index).contains(primary) || envelope.recipients[primary].duplicateOf != nil
+            {
+                throw .badDuplicate(recipient: index)
+            }
             let u = r.localUser, a = r.address, t = r.lastResult
             line("rcpt \(stateName(r.state)) \(u.utf8.count):\(u) \(a.utf8.count):\(a) \(t.utf8.count):\(t)")
             // The recipient's DSN requests, on a line of their own right
@@ -151,6 +160,9 @@ public enum ControlFile {
             if r.target != .name {
                 string("target", r.target.text)
             }
+            // A duplicate names the earlier recipient it shares a delivery
+            // with; last of the recipient's lines.
+            if let primary = r.duplicateOf { line("duplicate-of \(primary)") }
         }
         line("end")
         if out.count > maxSize { throw .encodedTooLarge(size: out.count) }
@@ -307,6 +319,19 @@ public enum ControlFile {
                     limit: EnvelopeField.maxTargetLength, field: "target", last: true)
                 guard let target = LocalTarget(text: text), target != .name else { throw .malformedLine(line: lineNo) }
                 last.target = target
+                recipients.append(last)
+            case "duplicate-of":
+                // Belongs to the recipient right above (its rcpt, dsn or
+                // target line); names an earlier recipient that is not a
+                // duplicate itself, so following it never loops.
+                guard ["rcpt", "dsn", "target"].contains(previousKey), var last = recipients.popLast() else {
+                    throw .malformedLine(line: lineNo)
+                }
+                let primary = try cursor.number()
+                guard primary < Int64(recipients.count), recipients[Int(primary)].duplicateOf == nil else {
+                    throw .malformedLine(line: lineNo)
+                }
+                last.duplicateOf = Int(primary)
                 recipients.append(last)
             case "dsn":
                 // Belongs to the rcpt line right above it, which has none yet.

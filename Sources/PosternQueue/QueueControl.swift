@@ -133,6 +133,7 @@ extension QueueService {
                 return "error: \(id) is being delivered; try again\n"
             }
             messages[id] = nil
+            maybeDelivered[id] = nil
             spool.remove(id)
             logger.info("control: deleted by \(who), no notice sent", metadata: ["qid": "\(id)"])
             return "\(id) deleted\n"

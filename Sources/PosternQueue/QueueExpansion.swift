@@ -109,7 +109,7 @@ enum RecipientExpansion {
         _ members: [ExpandedRecipient], parent: Int, refusals: [String: String], to envelope: inout Envelope
     ) -> (added: Int, refused: [String]) {
         guard envelope.recipients.indices.contains(parent) else { return (0, []) }
-        var seen = Set(envelope.recipients.map(key))
+        var seen = Set(envelope.recipients.map(DuplicateRecipients.key))
         let from = envelope.recipients[parent]
         // The parent answers NOTIFY=SUCCESS itself (it was expanded); its
         // members report failures and delays as it asked.
@@ -129,7 +129,7 @@ enum RecipientExpansion {
                 recipient.lastResult = reason
                 refused.append(member.address)
             } else {
-                guard seen.insert(key(recipient)).inserted else { continue }
+                guard seen.insert(DuplicateRecipients.key(recipient)).inserted else { continue }
             }
             guard envelope.recipients.count < maxRecipients else {
                 refused.append(member.address)
@@ -148,17 +148,5 @@ enum RecipientExpansion {
             added += 1
         }
         return (added, refused)
-    }
-
-    static func key(_ r: Recipient) -> String {
-        if r.isRemote { return "@" + r.address.lowercased() }
-        switch r.target {
-        // A name and a user resolve the same way after aliases; both reach
-        // the user's mailbox through the same .forward.
-        case .name, .user: return "u:" + r.localUser
-        // `\user` in the user's own .forward is a delivery, not a loop.
-        case .mailbox: return "m:" + r.localUser
-        case .pipe, .file: return "t:" + r.localUser + "\u{0}" + r.target.text
-        }
     }
 }

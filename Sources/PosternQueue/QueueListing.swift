@@ -48,6 +48,9 @@ enum QueueListing {
             case .failed: state = "failed"
             }
             out += "recipient: <\(recipient.address)> \(state)"
+            if let primary = recipient.duplicateOf, envelope.recipients.indices.contains(primary) {
+                out += " [same delivery as <\(envelope.recipients[primary].address)>]"
+            }
             out += recipient.lastResult.isEmpty ? "\n" : " (\(recipient.lastResult))\n"
         }
         return out

@@ -63,7 +63,9 @@ extension QueueService {
     }
 
     private func dispatch(_ envelope: Envelope) {
-        let pending = envelope.recipients.enumerated().filter { $0.element.state == .pending }
+        var envelope = envelope
+        settleDuplicates(&envelope)
+        let pending = envelope.recipients.enumerated().filter { DuplicateRecipients.isDeliverable($0.element) }
         guard !pending.isEmpty else {
             finish(envelope)
             return
@@ -94,6 +96,7 @@ extension QueueService {
         // the next tick, not after a retry delay they did not earn.
         flight.soon = parts.count < [local, remote].filter { !$0.isEmpty }.count
         inFlight[envelope.queueID] = flight
+        let doubtful = maybeDelivered[envelope.queueID] ?? []
         for (role, recipients) in parts {
             guard let channel = peers.channel(role) else { continue }
             transportLoad[role, default: 0] += 1
@@ -103,7 +106,7 @@ extension QueueService {
                     DeliveryRecipient(
                         index: UInt32($0.offset), address: $0.element.address, localUser: $0.element.localUser,
                         target: $0.element.target, originalRecipient: $0.element.originalRecipient,
-                        notify: $0.element.notify)
+                        notify: $0.element.notify, maybeDelivered: doubtful.contains(UInt32($0.offset)))
                 }, size: envelope.size, bodyType: envelope.bodyType, smtputf8: envelope.smtputf8,
                 dsnReturn: envelope.dsnReturn, envelopeID: envelope.envelopeID)
             channel.request(.deliver(job), descriptors: [fd]) { [self] result in
@@ -133,9 +136,11 @@ extension QueueService {
                 }
             }
         case .failure:
-            // The process went away: retry soon, once a new one is attached.
+            // The process went away, perhaps after it delivered: retry soon,
+            // once a new one is attached, looking for that copy first.
             outcomes = job.recipients.map {
-                RecipientOutcome(index: $0.index, status: .deferred, text: "4.3.0 \(role.rawValue) restarted")
+                RecipientOutcome(
+                    index: $0.index, status: .deferred, text: "4.3.0 \(role.rawValue) restarted", interrupted: true)
             }
             flight.soon = true
         }
@@ -156,6 +161,7 @@ extension QueueService {
             else { continue }
             let address = envelope.recipients[i].address
             envelope.recipients[i].lastResult = outcome.text
+            noteDoubt(id, outcome)
             let relay = role == .local ? "local" : "relay"
             switch outcome.status {
             case .delivered:
@@ -183,12 +189,13 @@ extension QueueService {
                     metadata: ["qid": "\(id)"])
             }
         }
+        settleDuplicates(&envelope)
         if envelope.recipients.allSatisfy({ $0.state != .pending }) {
             finish(envelope)
             return
         }
         let now = Int64(time(nil))
-        if flight.soon || expanded {
+        if flight.soon || expanded || flight.outcomes.contains(where: { $0.0.interrupted }) {
             envelope.nextAttempt = now + 1
         } else {
             envelope.attempts += 1
@@ -201,6 +208,19 @@ extension QueueService {
         messages[id] = envelope
         persist(envelope, durable: false)
         reportFailuresNow(envelope)
+    }
+
+    /// Duplicates whose primary has an outcome take it (and are logged
+    /// with it, so that each address the client gave has its line).
+    func settleDuplicates(_ envelope: inout Envelope) {
+        for i in DuplicateRecipients.settle(&envelope) {
+            let r = envelope.recipients[i]
+            let primary = envelope.recipients[r.duplicateOf ?? i].address
+            let status = r.state == .failed ? "bounced" : "sent"
+            logger.info(
+                "to=<\(r.address)>, status=\(status) (same delivery as <\(primary)>: \(r.lastResult))",
+                metadata: ["qid": "\(envelope.queueID)"])
+        }
     }
 
     /// Every recipient has a final state: the sender is told of failures
@@ -224,7 +244,18 @@ extension QueueService {
         }
     }
 
+    /// An interrupted attempt leaves the recipient in doubt; any answer
+    /// from a delivery that ran to its end settles the doubt.
+    private func noteDoubt(_ id: QueueID, _ outcome: RecipientOutcome) {
+        if outcome.interrupted {
+            maybeDelivered[id, default: []].insert(outcome.index)
+        } else if maybeDelivered[id]?.remove(outcome.index) != nil, maybeDelivered[id]?.isEmpty == true {
+            maybeDelivered[id] = nil
+        }
+    }
+
     private func remove(_ envelope: Envelope) {
+        maybeDelivered[envelope.queueID] = nil
         messages[envelope.queueID] = nil
         spool.remove(envelope.queueID)
         logger.info("removed", metadata: ["qid": "\(envelope.queueID)"])

@@ -22,6 +22,12 @@ final class QueueService: @unchecked Sendable {
     var uploads: [QueueID: (fd: Int32, owner: ObjectIdentifier)] = [:]
     var messages: [QueueID: Envelope] = [:]
     var inFlight: [QueueID: InFlight] = [:]
+    /// Recipients an earlier attempt may have delivered: their process
+    /// died before it answered, or the queue itself restarted. Told so at
+    /// the next attempt, local delivery looks for that copy before it
+    /// writes another (exactly once into mailboxes). Not on disk: after a
+    /// restart every recovered recipient is in doubt anyway.
+    var maybeDelivered: [QueueID: Set<UInt32>] = [:]
     /// Messages whose notices are being resolved and written.
     var notifying: Set<QueueID> = []
     var pendingCommits: [(CommitRequest, Int32, UInt32, IPCChannel)] = []
@@ -47,7 +53,11 @@ final class QueueService: @unchecked Sendable {
     func recover() {
         let (found, problems) = spool.recover()
         for line in problems { logger.warning("\(line)") }
-        for envelope in found { messages[envelope.queueID] = envelope }
+        for envelope in found {
+            messages[envelope.queueID] = envelope
+            let pending = envelope.recipients.indices.filter { envelope.recipients[$0].state == .pending }
+            if !pending.isEmpty { maybeDelivered[envelope.queueID] = Set(pending.map { UInt32($0) }) }
+        }
         logger.info("spool recovered, messages=\(found.count)")
     }
 
@@ -132,7 +142,7 @@ final class QueueService: @unchecked Sendable {
             for (i, (request, fd, _, _)) in batch.enumerated() {
                 var st = stat()
                 let size = fstat(fd, &st) == 0 ? Int64(st.st_size) : 0
-                let envelope = Envelope(
+                var envelope = Envelope(
                     queueID: request.queueID, sender: request.sender,
                     recipients: request.recipients.map {
                         Recipient(
@@ -145,6 +155,7 @@ final class QueueService: @unchecked Sendable {
                 if (try? envelope.validate()) == nil || envelope.recipients.isEmpty {
                     invalid.append(i)
                 }
+                DuplicateRecipients.mark(&envelope)
                 envelopes.append((envelope, fd))
             }
             let valid = envelopes.enumerated().filter { !invalid.contains($0.offset) }.map(\.element)
@@ -159,6 +170,12 @@ final class QueueService: @unchecked Sendable {
                     logger.info(
                         "queued, from=<\(envelope.sender)>, size=\(envelope.size), nrcpt=\(envelope.recipients.count), client=\(envelope.clientAddress)",
                         metadata: ["qid": "\(envelope.queueID)"])
+                    for r in envelope.recipients {
+                        guard let primary = r.duplicateOf else { continue }
+                        logger.info(
+                            "to=<\(r.address)>: same delivery as <\(envelope.recipients[primary].address)>, one copy",
+                            metadata: ["qid": "\(envelope.queueID)"])
+                    }
                     state.async { self.messages[envelope.queueID] = envelope }
                 case .failure(let error):
                     logger.error("commit failed: \(error)", metadata: ["qid": "\(envelope.queueID)"])

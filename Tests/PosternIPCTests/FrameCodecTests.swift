@@ -69,12 +69,14 @@ final class FrameCodecTests: XCTestCase {
                         DeliveryRecipient(index: 0, address: "a@example.test", localUser: "a"),
                         DeliveryRecipient(
                             index: 3, address: "b@example.test", localUser: "nobody", target: .pipe("vacation -t"),
-                            originalRecipient: "rfc822;B@example.test", notify: [.failure, .delay]),
+                            originalRecipient: "rfc822;B@example.test", notify: [.failure, .delay], maybeDelivered: true
+                        ),
                     ], size: 1234, bodyType: .eightBitMIME, smtputf8: true, dsnReturn: .headers, envelopeID: "e1")),
             .deliveryResult(
                 id,
                 [
                     RecipientOutcome(index: 1, status: .deferred, text: "4.2.0 later"),
+                    RecipientOutcome(index: 4, status: .deferred, text: "4.3.0 worker ended", interrupted: true),
                     RecipientOutcome(index: 3, status: .delivered, text: "2.0.0 ok", notifyHandedOn: true),
                     RecipientOutcome(
                         index: 2, status: .expanded, text: "alias",

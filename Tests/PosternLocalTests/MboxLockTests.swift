@@ -37,7 +37,9 @@ final class MboxLockTests: XCTestCase {
     func testFreshDotlockOfAnotherWriterTimesOutAndIsKept() throws {
         let box = scratch.path("alice")
         let lock = box + ".lock"
-        try mboxWrite(lock, Array("12345\n".utf8), mode: 0o600)
+        // A live process holds it (this one stands in for that writer).
+        let holder = Array("\(getpid())\n".utf8)
+        try mboxWrite(lock, holder, mode: 0o600)
         try setMtime(lock, secondsAgo: 60)
         let started = MboxSystem.monotonicNanoseconds()
         let error = scratch.deliveryError(to: box, message: "x\r\n", options: shortWait)
@@ -45,7 +47,7 @@ final class MboxLockTests: XCTestCase {
         XCTAssertEqual(error, .lockTimeout)
         XCTAssertGreaterThanOrEqual(elapsed, 350_000_000)
         XCTAssertLessThan(elapsed, 3_000_000_000)
-        XCTAssertEqual(try mboxRead(lock), Array("12345\n".utf8), "another writer's lock must stay")
+        XCTAssertEqual(try mboxRead(lock), holder, "another writer's lock must stay")
         XCTAssertFalse(mboxExists(box), "nothing may be created without the lock")
     }
 

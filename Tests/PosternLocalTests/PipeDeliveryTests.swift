@@ -67,7 +67,7 @@ final class PipeDeliveryTests: XCTestCase {
         let context = PipeDeliveryContext(
             sender: "x;touch \(pwned)1;rm -rf /", recipient: "$(touch \(pwned)2)@example.test",
             originalRecipient: "`touch \(pwned)3`@example.test", local: "bob", domain: "example.test",
-            queueID: "7Q3K9A", user: "bob", home: home)
+            queueID: "7Q3K9A", deliveryID: "7Q3K9A.2", user: "bob", home: home)
         let outcome = try deliver("record", context: context)
         XCTAssertEqual(outcome.status, .delivered, outcome.text)
 
@@ -90,7 +90,7 @@ final class PipeDeliveryTests: XCTestCase {
                 "PATH": "/usr/bin:/bin", "HOME": home, "USER": "bob", "LOGNAME": "bob",
                 "SENDER": context.sender, "RECIPIENT": context.recipient,
                 "ORIGINAL_RECIPIENT": context.originalRecipient, "LOCAL": "bob", "DOMAIN": "example.test",
-                "QUEUE_ID": "7Q3K9A",
+                "QUEUE_ID": "7Q3K9A", "DELIVERY_ID": "7Q3K9A.2",
             ])
         XCTAssertEqual(try text(of: "pwd"), home + "\n")
     }

@@ -166,7 +166,7 @@ final class SmrshCommandTests: XCTestCase {
             sender: "a@b", recipient: "c@d", originalRecipient: "c@d", local: "c", domain: "d", queueID: "Q",
             user: "c", home: "/home/c")
         XCTAssertEqual(context.environment?.first, "PATH=/usr/bin:/bin")
-        XCTAssertEqual(context.environment?.count, 10)
+        XCTAssertEqual(context.environment?.count, 11)
         context.sender = "a\u{0}b"
         XCTAssertNil(context.environment)
     }

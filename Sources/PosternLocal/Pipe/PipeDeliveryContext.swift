@@ -18,6 +18,10 @@ public struct PipeDeliveryContext: Equatable, Sendable {
     public var local: String
     public var domain: String
     public var queueID: String
+    /// `QUEUEID.N`: the same on every attempt at this recipient. A pipe is
+    /// at-least-once (a program cannot be asked whether it already ran), so
+    /// a program that must not act twice keeps the ids it has seen.
+    public var deliveryID: String
     /// The recipient user's login name and home directory: USER, LOGNAME,
     /// HOME, and the working directory when it exists.
     public var user: String
@@ -25,7 +29,7 @@ public struct PipeDeliveryContext: Equatable, Sendable {
 
     public init(
         sender: String, recipient: String, originalRecipient: String, local: String, domain: String,
-        queueID: String, user: String, home: String
+        queueID: String, deliveryID: String = "", user: String, home: String
     ) {
         self.sender = sender
         self.recipient = recipient
@@ -33,6 +37,7 @@ public struct PipeDeliveryContext: Equatable, Sendable {
         self.local = local
         self.domain = domain
         self.queueID = queueID
+        self.deliveryID = deliveryID
         self.user = user
         self.home = home
     }
@@ -56,6 +61,7 @@ public struct PipeDeliveryContext: Equatable, Sendable {
             ("LOCAL", local),
             ("DOMAIN", domain),
             ("QUEUE_ID", queueID),
+            ("DELIVERY_ID", deliveryID),
         ]
         guard !variables.contains(where: { $0.1.utf8.contains(0) }) else { return nil }
         return variables.map { $0.0 + "=" + $0.1 }
