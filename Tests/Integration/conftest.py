@@ -254,3 +254,9 @@ def start_daemon(jail, postern_bin):
 
     for d in made:
         d.kill_all()
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--fault-long", action="store_true", default=False,
+        help="the long fault test: 100 kills while 5,000 messages flow (test_fault.py)")

@@ -1,0 +1,89 @@
+"""The fault test (issue 12): random processes of every role are killed
+with SIGKILL while mail flows — every tenth kill is the master, and the
+daemon is started again on the same spool — and children are stopped with
+SIGSTOP for a while. Every message answered 250 arrives exactly once;
+nothing is delivered twice, to an mbox or to a Maildir.
+
+The short run (about 30 kills) is part of scripts/test; the long one (100
+kills while 5,000 messages flow) runs with `scripts/test --fault-long`
+(or `pytest --fault-long Tests/Integration/test_fault.py`).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import pwd
+import shutil
+
+import pytest
+
+from daemon import Daemon, ensure_user, wait_until
+from fault_support import Faults, MailFlow
+from smtp_client import set_options
+
+MAILDIR_USER = "pt-carol"
+
+
+def maildir_texts(home: pathlib.Path) -> list[str]:
+    texts = []
+    for sub in ("new", "cur"):
+        folder = home / "Maildir" / sub
+        if folder.is_dir():
+            texts += [p.read_text(errors="replace") for p in folder.iterdir()]
+    return texts
+
+
+@pytest.fixture
+def fault_daemon(jail, postern_bin):
+    carol = ensure_user(MAILDIR_USER)
+    home = pathlib.Path(carol.pw_dir)
+    shutil.rmtree(home / "Maildir", ignore_errors=True)
+    forward = home / ".forward"
+    forward.write_text("~/Maildir/\n")
+    os.chown(forward, carol.pw_uid, carol.pw_gid)
+    forward.chmod(0o644)
+    j = jail()
+    set_options(j.config, {
+        # Whatever a kill costs is retried within seconds, not minutes.
+        "QueueRetryMinimum": "1s",
+        "QueueRetryMaximum": "2s",
+    })
+    d = Daemon(j, postern_bin, users=("pt-alice", "pt-bob", MAILDIR_USER))
+    d.start()
+    yield d
+    d.kill_all()
+    forward.unlink(missing_ok=True)
+
+
+def run_faults(d, kills: int, stops: int, minimum: int) -> None:
+    users = ("pt-alice", "pt-bob", MAILDIR_USER)
+    flow = MailFlow(d, [f"{u}@{d.jail.domain}" for u in users], connections=8, minimum=minimum)
+    faults = Faults(d, kills=kills, stops=stops)
+    flow.start()
+    try:
+        faults.run()
+    finally:
+        flow.stop()
+    home = pathlib.Path(pwd.getpwnam(MAILDIR_USER).pw_dir)
+
+    def texts() -> list[str]:
+        return [d.mbox("pt-alice"), d.mbox("pt-bob")] + maildir_texts(home)
+
+    summary = f"faults: {dict(faults.done)}; client errors: {dict(flow.failures.most_common(8))}"
+    # Everything accepted arrives once the queue has caught up.
+    try:
+        wait_until(lambda: not flow.verdict(texts()).lost, 180, interval=1, what="every accepted message")
+    except AssertionError:
+        pass
+    verdict = flow.verdict(texts())
+    print(f"\nfault run: {verdict}; {summary}")
+    assert verdict.acked > 0
+    assert not verdict.lost, f"{verdict}\nlost: {verdict.lost[:10]}\n{summary}\n{d.diagnostics(80)}"
+    assert not verdict.duplicated, f"{verdict}\ntwice: {list(verdict.duplicated.items())[:10]}\n{summary}"
+    assert not verdict.strangers, verdict.strangers[:5]
+
+
+def test_killing_every_role_loses_and_duplicates_nothing(fault_daemon, request):
+    long = request.config.getoption("--fault-long")
+    run_faults(fault_daemon, kills=100 if long else 30, stops=0, minimum=5000 if long else 600)
