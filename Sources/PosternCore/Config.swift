@@ -74,6 +74,20 @@ public struct PosternConfig: Equatable, Sendable {
     /// maximal backoff); the delay doubles in between.
     public var queueRetryMinimum: Int
     public var queueRetryMaximum: Int
+    /// Bytes that must stay free in the spool's file system (Postfix's
+    /// queue_minfree, Sendmail's MinFreeBlocks): below it MAIL is refused
+    /// with 452 4.3.1, and a SIZE= that would go below it too. Always more
+    /// than MaxMessageSize, so that an accepted message of any allowed size
+    /// fits; by default twice it.
+    public var queueMinFree: Int
+    /// Seconds the listener waits for another process's answer (a policy
+    /// check, a spool file, a commit) before it gives the client a 451 and
+    /// logs the process as not answering.
+    public var ipcTimeout: Int
+    /// Seconds a child may leave the master's health check unanswered
+    /// before the master kills it (it is then restarted like a child that
+    /// died).
+    public var watchdogTimeout: Int
     /// The group whose members (and root) may control the queue: list it
     /// under `restrictmailq`, flush it under `restrictqrun`, hold, release
     /// and delete messages.
@@ -115,6 +129,10 @@ public struct PosternConfig: Equatable, Sendable {
         public static let queueWarn = 4 * 3_600
         public static let queueRetryMinimum = 300
         public static let queueRetryMaximum = 3_600
+        public static let ipcTimeout = 120
+        public static let watchdogTimeout = 60
+        /// QueueMinFree when not set: this many times MaxMessageSize.
+        public static let queueMinFreeFactor = 2
     }
 
     /// Every option at its default, for the given host name (which is also the
@@ -158,6 +176,9 @@ public struct PosternConfig: Equatable, Sendable {
         self.queueWarn = Defaults.queueWarn
         self.queueRetryMinimum = Defaults.queueRetryMinimum
         self.queueRetryMaximum = Defaults.queueRetryMaximum
+        self.queueMinFree = Defaults.maxMessageSize * Defaults.queueMinFreeFactor
+        self.ipcTimeout = Defaults.ipcTimeout
+        self.watchdogTimeout = Defaults.watchdogTimeout
         self.queueAdminGroup = "root"
         self.homeMailbox = ""
         self.addressing = AddressingConfig()
@@ -241,6 +262,9 @@ public struct PosternConfig: Equatable, Sendable {
             case .queueWarn: add(option, ConfigValue.renderDuration(queueWarn))
             case .queueRetryMinimum: add(option, ConfigValue.renderDuration(queueRetryMinimum))
             case .queueRetryMaximum: add(option, ConfigValue.renderDuration(queueRetryMaximum))
+            case .queueMinFree: add(option, ConfigValue.renderSize(queueMinFree))
+            case .ipcTimeout: add(option, ConfigValue.renderDuration(ipcTimeout))
+            case .watchdogTimeout: add(option, ConfigValue.renderDuration(watchdogTimeout))
             case .queueAdminGroup: add(option, queueAdminGroup)
             case .homeMailbox: add(option, homeMailbox.isEmpty ? ConfigOption.noneKeyword : homeMailbox)
             case .defaultUser: add(option, addressing.defaultUser)
@@ -329,6 +353,9 @@ enum ConfigOption: String, CaseIterable, Sendable {
     case queueWarn = "Timeout.queuewarn"
     case queueRetryMinimum = "QueueRetryMinimum"
     case queueRetryMaximum = "QueueRetryMaximum"
+    case queueMinFree = "QueueMinFree"
+    case ipcTimeout = "Timeout.ipc"
+    case watchdogTimeout = "Timeout.watchdog"
     case queueAdminGroup = "QueueAdminGroup"
     case homeMailbox = "HomeMailbox"
     case defaultUser = "DefaultUser"

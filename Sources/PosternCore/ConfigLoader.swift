@@ -262,6 +262,12 @@ struct ConfigParser {
                 config.queueRetryMinimum = try ConfigValue.duration(value, in: 1...86_400)
             case .queueRetryMaximum:
                 config.queueRetryMaximum = try ConfigValue.duration(value, in: 1...86_400)
+            case .queueMinFree:
+                config.queueMinFree = try ConfigValue.size(value)
+            case .ipcTimeout:
+                config.ipcTimeout = try ConfigValue.duration(value, in: 1...3_600)
+            case .watchdogTimeout:
+                config.watchdogTimeout = try ConfigValue.duration(value, in: 2...3_600)
             case .homeMailbox:
                 if ConfigText.asciiLowercased(value) == ConfigOption.noneKeyword {
                     config.homeMailbox = ""
@@ -407,6 +413,17 @@ struct ConfigParser {
             fail(
                 firstLine[.queueRetryMaximum] ?? firstLine[.queueRetryMinimum] ?? 0, .queueRetryMaximum,
                 "\(config.queueRetryMaximum)s is less than QueueRetryMinimum (\(config.queueRetryMinimum)s)")
+        }
+        // Free space: follows MaxMessageSize unless set, and always above it.
+        if firstLine[.queueMinFree] == nil {
+            let (twice, overflow) = config.maxMessageSize.multipliedReportingOverflow(
+                by: PosternConfig.Defaults.queueMinFreeFactor)
+            config.queueMinFree = overflow ? Int.max : twice
+        } else if config.queueMinFree <= config.maxMessageSize {
+            fail(
+                firstLine[.queueMinFree] ?? 0, .queueMinFree,
+                "\(ConfigValue.renderSize(config.queueMinFree)) is not more than MaxMessageSize "
+                    + "(\(ConfigValue.renderSize(config.maxMessageSize))): a message of the largest size must fit")
         }
     }
 

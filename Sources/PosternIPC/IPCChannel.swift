@@ -7,6 +7,9 @@ public enum IPCError: Error, Equatable, Sendable {
     case sendFailed(errno: Int32)
     case violation(IPCDecodeError)
     case peerFailure(ReplyStatus)
+    /// No answer within the request's deadline: the peer is stopped, hung
+    /// or overloaded. Its answer, should it still come, is dropped.
+    case timedOut
 }
 
 /// Why a channel stopped: the peer went away, or it sent something that does
@@ -27,6 +30,15 @@ public final class IPCChannel: @unchecked Sendable {
     private let lock = Lock()
     private var nextRequestID: UInt32 = 1
     private var pending: [UInt32: (Result<Frame, IPCError>) -> Void] = [:]
+    /// Monotonic deadlines of the pending requests that have one.
+    private var deadlines: [UInt32: Double] = [:]
+    /// Requests given up on; their answer may still arrive and is then no
+    /// protocol violation. Bounded: the oldest are forgotten first.
+    private var expired = ExpiredRequests()
+    /// What to do with an answer that came after its deadline (the
+    /// listener aborts a spool file the queue opened too late); by default
+    /// its descriptors are closed.
+    private var lateResponseHandler: ((Frame) -> Void)?
     private var isClosed = false
     /// The descriptor has been closed; its number may already belong to
     /// another channel, so nothing may touch it any more.
@@ -48,9 +60,10 @@ public final class IPCChannel: @unchecked Sendable {
     }
 
     /// Sends a request; `completion` runs on the reader thread (or the caller's
-    /// thread if sending fails).
+    /// thread if sending fails, or the deadline thread if `timeout` seconds
+    /// pass without an answer: then with `.timedOut`).
     public func request(
-        _ message: IPCMessage, descriptors: [Int32] = [],
+        _ message: IPCMessage, descriptors: [Int32] = [], timeout: Double? = nil,
         completion: @escaping (Result<Frame, IPCError>) -> Void
     ) {
         let id: UInt32? = lock.withLock {
@@ -58,8 +71,10 @@ public final class IPCChannel: @unchecked Sendable {
             let id = nextRequestID
             nextRequestID = nextRequestID == UInt32.max ? 1 : nextRequestID + 1
             pending[id] = completion
+            if let timeout { deadlines[id] = MonotonicClock.now() + timeout }
             return id
         }
+        if timeout != nil { IPCDeadlines.shared.watch(self) }
         guard let id else {
             completion(.failure(.closed))
             return
@@ -67,9 +82,35 @@ public final class IPCChannel: @unchecked Sendable {
         do {
             try write(FrameCodec.encode(message, requestID: id, isResponse: false), descriptors: descriptors)
         } catch {
-            let stored = lock.withLock { pending.removeValue(forKey: id) }
+            let stored = lock.withLock {
+                deadlines[id] = nil
+                return pending.removeValue(forKey: id)
+            }
             stored?(.failure(error))
         }
+    }
+
+    /// Sets what happens to an answer that arrives after its deadline.
+    public func onLateResponse(_ handler: @escaping (Frame) -> Void) {
+        lock.withLock { lateResponseHandler = handler }
+    }
+
+    /// Fails the requests whose deadline has passed; true while the
+    /// channel still has requests with deadlines (called by IPCDeadlines).
+    func expireOverdue(now: Double) -> Bool {
+        let (overdue, watching): ([(Result<Frame, IPCError>) -> Void], Bool) = lock.withLock {
+            var due: [(Result<Frame, IPCError>) -> Void] = []
+            for (id, deadline) in deadlines where deadline <= now {
+                deadlines[id] = nil
+                if let completion = pending.removeValue(forKey: id) {
+                    due.append(completion)
+                    expired.insert(id)
+                }
+            }
+            return (due, !deadlines.isEmpty && !isClosed)
+        }
+        overdue.forEach { $0(.failure(.timedOut)) }
+        return watching
     }
 
     private func write(_ bytes: [UInt8], descriptors: [Int32]) throws(IPCError) {
@@ -146,12 +187,28 @@ public final class IPCChannel: @unchecked Sendable {
                     break
                 }
                 if frame.isResponse {
-                    guard let completion = lock.withLock({ pending.removeValue(forKey: frame.requestID) }) else {
+                    enum Answer {
+                        case current((Result<Frame, IPCError>) -> Void)
+                        case late(((Frame) -> Void)?)
+                        case unexpected
+                    }
+                    let answer: Answer = lock.withLock {
+                        if let completion = pending.removeValue(forKey: frame.requestID) {
+                            deadlines[frame.requestID] = nil
+                            return .current(completion)
+                        }
+                        return expired.remove(frame.requestID) ? .late(lateResponseHandler) : .unexpected
+                    }
+                    switch answer {
+                    case .current(let completion):
+                        completion(.success(frame))
+                    case .late(let handler):
+                        if let handler { handler(frame) } else { frame.descriptors.forEach { _ = close($0) } }
+                    case .unexpected:
                         frame.descriptors.forEach { _ = close($0) }
                         reason = .violation("\(IPCDecodeError.unexpectedResponse)")
-                        break
                     }
-                    completion(.success(frame))
+                    if case .unexpected = answer { break }
                 } else {
                     onRequest(frame)
                 }
@@ -160,6 +217,7 @@ public final class IPCChannel: @unchecked Sendable {
                 isClosed = true
                 let all = Array(pending.values)
                 pending.removeAll()
+                deadlines.removeAll()
                 return all
             }
             failed.forEach { $0(.failure(.closed)) }

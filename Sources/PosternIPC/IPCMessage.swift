@@ -321,9 +321,14 @@ public enum IPCMessage: Equatable, Sendable {
     case userDatabase
     case reload(text: String)
     case shutdown
+    /// The master's health check: the child answers `pong` with the same
+    /// number from the place that does its work (its event loops, its
+    /// state queue), so a child that is stopped or stuck does not answer.
+    case ping(UInt64)
     // child -> master
     case ready(Role)
     case peerViolation(Role, reason: String)
+    case pong(UInt64)
     // listener -> lookup
     case checkClient(ClientContext)
     case clientVerdict(ClientVerdict)
@@ -356,6 +361,9 @@ public enum IPCMessage: Equatable, Sendable {
     case commitMessage(CommitRequest)
     case committed(QueueID)
     case abortMessage(QueueID)
+    /// queue -> listener, when it changes noticeably: the bytes free in the
+    /// spool's file system, so that MAIL is refused while they are short.
+    case spoolSpace(freeBytes: UInt64)
     // queue -> local, local -> worker
     case deliver(DeliveryJob)
     case deliveryResult(QueueID, [RecipientOutcome])
@@ -371,8 +379,10 @@ public enum IPCMessage: Equatable, Sendable {
         case userDatabase = 4
         case reload = 5
         case shutdown = 6
+        case ping = 7
         case ready = 10
         case peerViolation = 11
+        case pong = 12
         case checkRecipient = 20
         case recipientAccepted = 21
         case rejected = 22
@@ -394,6 +404,7 @@ public enum IPCMessage: Equatable, Sendable {
         case commitMessage = 32
         case committed = 33
         case abortMessage = 34
+        case spoolSpace = 35
         case deliver = 40
         case deliveryResult = 41
         case assignWorker = 42
@@ -417,8 +428,10 @@ public enum IPCMessage: Equatable, Sendable {
         case .userDatabase: return .userDatabase
         case .reload: return .reload
         case .shutdown: return .shutdown
+        case .ping: return .ping
         case .ready: return .ready
         case .peerViolation: return .peerViolation
+        case .pong: return .pong
         case .checkRecipient: return .checkRecipient
         case .checkClient: return .checkClient
         case .clientVerdict: return .clientVerdict
@@ -440,6 +453,7 @@ public enum IPCMessage: Equatable, Sendable {
         case .commitMessage: return .commitMessage
         case .committed: return .committed
         case .abortMessage: return .abortMessage
+        case .spoolSpace: return .spoolSpace
         case .deliver: return .deliver
         case .deliveryResult: return .deliveryResult
         case .assignWorker: return .assignWorker

@@ -69,6 +69,8 @@ extension IPCMessage {
             encode(status: status, into: &w)
         case .messageOpened(let id), .committed(let id), .abortMessage(let id):
             w.string(id.value)
+        case .ping(let n), .pong(let n), .spoolSpace(let n):
+            w.u64(n)
         case .commitMessage(let c):
             w.string(c.queueID.value)
             w.string(c.sender)
@@ -184,6 +186,12 @@ extension IPCMessage {
             message = .userDatabase
         case .shutdown:
             message = .shutdown
+        case .ping:
+            message = .ping(try r.u64())
+        case .pong:
+            message = .pong(try r.u64())
+        case .spoolSpace:
+            message = .spoolSpace(freeBytes: try r.u64())
         case .openMessage:
             message = .openMessage
         case .peerViolation:

@@ -52,7 +52,8 @@ public enum LookupRole {
                     } else {
                         frame.descriptors.forEach { _ = close($0) }
                     }
-                }))
+                },
+                health: { state.health($0) }))
         try? start.master.send(.ready(.lookup))
         while true { pause() }
     }

@@ -18,6 +18,12 @@ final class LookupState: @unchecked Sendable {
     /// Table lookups take microseconds; two threads keep one long map
     /// search from holding up the rest.
     private let tableWorkers = TaskQueue(threads: 2)
+
+    /// Answers the master's health check from the pool that answers MAIL
+    /// and RCPT (which never waits for DNS): if that pool is stuck, the
+    /// lookup is restarted. The DNS pool may legitimately wait on a slow
+    /// server, so it is not what is judged.
+    func health(_ answer: @escaping () -> Void) { tableWorkers.async(answer) }
     private let resolvConf: String
     private var config: PosternConfig
     private var users: Set<String> = []

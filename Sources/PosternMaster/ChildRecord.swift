@@ -20,6 +20,9 @@ final class ChildRecord {
     var quickDeaths = 0
     /// The channel reached end of file: left out of poll until the reap.
     var channelAtEOF = false
+    /// The health check (`Master.checkHealth`): it starts once the child
+    /// said it is ready; one ping is outstanding at a time.
+    var health = ChildHealth()
 
     init(role: Role) { self.role = role }
 

@@ -74,6 +74,9 @@ extension Master {
             switch frame.message {
             case .ready(let role):
                 logger.info("\(role.rawValue) ready, pid=\(record.pid ?? 0)")
+                record.health.ready = true
+            case .pong(let number):
+                healthAnswered(number, by: record)
             case .peerViolation(let offender, let reason)
             where !Edge.allCases.contains(where: { $0.touches(record.role) && $0.peer(of: record.role) == offender }):
                 // A child may only accuse a peer it shares a socketpair with:
@@ -135,6 +138,7 @@ extension Master {
             for record in children.values {
                 if case .waiting(let at) = record.state, at <= now { spawn(record.role) }
             }
+            checkHealth(now: now)
             return nil
         }
         let current = shutdownPhases.first ?? []

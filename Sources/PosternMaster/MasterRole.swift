@@ -149,6 +149,7 @@ public final class Master {
         let channel = IPCChannel(fd: masterEnd, peer: role)
         record.state = .running(pid: pid, channel: channel)
         record.channelAtEOF = false
+        record.health = ChildHealth()
         record.startedAt = MonotonicClock.now()
         logger.info("started \(role.rawValue), pid=\(pid)")
         send(.configure(text: config.render()), to: record)

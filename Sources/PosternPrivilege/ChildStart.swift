@@ -93,15 +93,22 @@ public struct MasterHandlers {
     public var reload: (PosternConfig) -> Void
     public var shutdown: () -> Void
     public var other: (Frame) -> Void
+    /// Runs its argument (which answers the master's health check) where
+    /// the role does its work, so that the answer proves that place is
+    /// alive, not only the thread that reads the master channel. By default
+    /// it answers at once: a stopped or wedged process still cannot.
+    public var health: (@escaping () -> Void) -> Void
 
     public init(
         attach: @escaping (Role, Int32) -> Void, reload: @escaping (PosternConfig) -> Void = { _ in },
-        shutdown: @escaping () -> Void = { exit(0) }, other: @escaping (Frame) -> Void = { _ in }
+        shutdown: @escaping () -> Void = { exit(0) }, other: @escaping (Frame) -> Void = { _ in },
+        health: @escaping (@escaping () -> Void) -> Void = { $0() }
     ) {
         self.attach = attach
         self.reload = reload
         self.shutdown = shutdown
         self.other = other
+        self.health = health
     }
 }
 
@@ -110,6 +117,7 @@ extension ChildStart {
     /// ends the child: nobody would supervise it any more.
     public func serveMaster(_ handlers: MasterHandlers) {
         let logger = self.logger
+        let master = self.master
         master.start(
             onRequest: { frame in
                 switch frame.message {
@@ -123,6 +131,8 @@ extension ChildStart {
                     }
                 case .shutdown:
                     handlers.shutdown()
+                case .ping(let number):
+                    handlers.health { [master] in try? master.send(.pong(number)) }
                 default:
                     handlers.other(frame)
                 }

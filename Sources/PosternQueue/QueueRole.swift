@@ -36,7 +36,9 @@ public enum QueueRole {
                         return
                     }
                     queue.serveControl(fd: fd, access: address == "control-admin" ? .admin : .everyone)
-                }))
+                },
+                // The state queue owns every message: it must be moving.
+                health: { answer in queue.state.async(answer) }))
         queue.startTimer()
         try? start.master.send(.ready(.queue))
         while true { pause() }

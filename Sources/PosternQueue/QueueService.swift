@@ -28,6 +28,10 @@ final class QueueService: @unchecked Sendable {
     /// writes another (exactly once into mailboxes). Not on disk: after a
     /// restart every recovered recipient is in doubt anyway.
     var maybeDelivered: [QueueID: Set<UInt32>] = [:]
+    /// The spool's free bytes at the last measurement, and as last told to
+    /// the listener (`SpoolSpace`).
+    var spoolFree = UInt64.max
+    var reportedSpoolFree = UInt64.max
     /// Messages whose notices are being resolved and written.
     var notifying: Set<QueueID> = []
     var pendingCommits: [(CommitRequest, Int32, UInt32, IPCChannel)] = []
@@ -76,10 +80,15 @@ final class QueueService: @unchecked Sendable {
             })
         peers.replace(role, with: channel)
         if role == .local { state.async { self.schedule() } }
+        if role == .listener { state.async { self.measureSpoolSpace(forceReport: true) } }
     }
 
     func startTimer() {
-        state.every(1) { [self] in schedule() }
+        state.async { [self] in measureSpoolSpace() }
+        state.every(1) { [self] in
+            measureSpoolSpace()
+            schedule()
+        }
     }
 
     // MARK: requests from the listener
@@ -119,10 +128,17 @@ final class QueueService: @unchecked Sendable {
             reject(requestID, channel, 451, "4.3.2", "Queue busy, try again later")
             return
         }
+        guard spoolHasRoom else {
+            try? channel.respond(to: requestID, with: .rejected(Self.insufficientStorage))
+            return
+        }
         do {
             let (id, fd) = try spool.createData()
             uploads[id] = (fd, ObjectIdentifier(channel))
             try channel.respond(to: requestID, with: .messageOpened(id), descriptors: [fd])
+        } catch let error as SpoolError where error.isOutOfSpace {
+            logger.error("cannot create a spool file: \(error)")
+            try? channel.respond(to: requestID, with: .rejected(Self.insufficientStorage))
         } catch {
             logger.error("cannot create a spool file: \(error)")
             reject(requestID, channel, 451, "4.3.0", "Temporary queue failure")
@@ -180,7 +196,11 @@ final class QueueService: @unchecked Sendable {
                 case .failure(let error):
                     logger.error("commit failed: \(error)", metadata: ["qid": "\(envelope.queueID)"])
                     spool.abort(envelope.queueID)
-                    reject(requestID, channel, 451, "4.3.0", "Temporary queue failure")
+                    if error.isOutOfSpace {
+                        try? channel.respond(to: requestID, with: .rejected(Self.insufficientStorage))
+                    } else {
+                        reject(requestID, channel, 451, "4.3.0", "Temporary queue failure")
+                    }
                 case nil:
                     logger.error("commit refused: invalid envelope", metadata: ["qid": "\(envelope.queueID)"])
                     spool.abort(envelope.queueID)

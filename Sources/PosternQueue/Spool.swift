@@ -47,6 +47,16 @@ public final class Spool: @unchecked Sendable {
 
     deinit { close(directory) }
 
+    /// Bytes an unprivileged writer may still use in the spool's file
+    /// system (blocks available to non-root times the fragment size); nil
+    /// when the file system does not say.
+    public func freeBytes() -> UInt64? {
+        var info = statvfs()
+        guard fstatvfs(directory, &info) == 0 else { return nil }
+        let (bytes, overflow) = UInt64(info.f_bavail).multipliedReportingOverflow(by: UInt64(info.f_frsize))
+        return overflow ? UInt64.max : bytes
+    }
+
     // MARK: - new messages
 
     /// O_EXCL, so an id is never shared with a file that exists, whatever

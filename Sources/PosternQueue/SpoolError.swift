@@ -39,6 +39,13 @@ public enum SpoolError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The file system is full (or the queue's quota is): the client gets
+    /// 452 4.3.1, not a generic temporary failure.
+    public var isOutOfSpace: Bool {
+        if case .system(_, _, let code) = self { return code == ENOSPC || code == EDQUOT }
+        return false
+    }
+
     static func errnoText(_ code: Int32) -> String {
         guard let text = strerror(code) else { return "errno \(code)" }
         return String(cString: text) + " (errno \(code))"

@@ -18,7 +18,8 @@ public enum RelayRole {
         start.serveMaster(
             MasterHandlers(
                 attach: { role, fd in service.attach(role, fd: fd) },
-                reload: { service.update(config: $0) }))
+                reload: { service.update(config: $0) },
+                health: { service.health($0) }))
         try? start.master.send(.ready(.relay))
         while true { pause() }
     }

@@ -62,6 +62,9 @@ final class FrameCodecTests: XCTestCase {
                     envelopeID: "abc", bodyType: .eightBitMIME, smtputf8: true)),
             .committed(id),
             .abortMessage(id),
+            .spoolSpace(freeBytes: 123_456_789_012),
+            .ping(7),
+            .pong(UInt64.max),
             .deliver(
                 DeliveryJob(
                     queueID: id, sender: "bob@x.test", arrival: 1_700_000_000,

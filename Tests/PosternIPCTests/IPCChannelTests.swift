@@ -147,4 +147,60 @@ final class IPCChannelTests: XCTestCase {
         let fresh = IPCChannel(fd: d, peer: .lookup)
         XCTAssertEqual(try fresh.receive()?.message, .shutdown)
     }
+
+    /// A peer that does not answer in time: the request fails with
+    /// `.timedOut`, the late answer goes to the late-response handler (not
+    /// a protocol violation), and the channel keeps working.
+    func testADeadlineFailsTheRequestAndTheLateAnswerIsNoViolation() throws {
+        let (a, b) = try pair()
+        let client = IPCChannel(fd: a, peer: .lookup)
+        let server = IPCChannel(fd: b, peer: .listener)
+        let held = Lock()
+        var asked: [UInt32] = []
+        server.start(
+            onRequest: { frame in held.withLock { asked.append(frame.requestID) } }, onClose: { _ in })
+        let late = expectation(description: "late answer")
+        client.onLateResponse { frame in
+            if frame.message == .accepted { late.fulfill() }
+        }
+        let closed = expectation(description: "closed")
+        closed.isInverted = true
+        client.start(onRequest: { _ in }, onClose: { _ in closed.fulfill() })
+
+        let timedOut = expectation(description: "timed out")
+        let started = MonotonicClock.now()
+        var elapsed = 0.0
+        client.request(.checkSender(address: "a@x.test", client: ClientContext(address: "127.0.0.1")), timeout: 0.3) {
+            result in
+            elapsed = MonotonicClock.now() - started
+            if case .failure(.timedOut) = result { timedOut.fulfill() }
+        }
+        wait(for: [timedOut], timeout: 5)
+        XCTAssertGreaterThanOrEqual(elapsed, 0.3)
+        XCTAssertLessThan(elapsed, 2)
+        let first = try XCTUnwrap(held.withLock { asked.first })
+        try server.respond(to: first, with: .accepted)
+        wait(for: [late], timeout: 5)
+
+        // Still usable: an answered request with a deadline succeeds.
+        let answered = expectation(description: "answered")
+        client.request(.checkSender(address: "b@x.test", client: ClientContext(address: "127.0.0.1")), timeout: 5) {
+            result in
+            if case .success(let frame) = result, frame.message == .discarded { answered.fulfill() }
+        }
+        let second = try XCTUnwrap(
+            MonotonicClock.now() < started + 10 ? waitForSecondRequest(held: held, asked: { asked }) : nil)
+        try server.respond(to: second, with: .discarded)
+        wait(for: [answered, closed], timeout: 1)
+        client.shutdown()
+        server.shutdown()
+    }
+
+    private func waitForSecondRequest(held: Lock, asked: () -> [UInt32]) -> UInt32? {
+        for _ in 0..<200 {
+            if let id = held.withLock({ asked().dropFirst().first }) { return id }
+            usleep(10_000)
+        }
+        return nil
+    }
 }

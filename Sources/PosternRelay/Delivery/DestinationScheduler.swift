@@ -47,6 +47,13 @@ final class DestinationScheduler: @unchecked Sendable {
         self.startRunner = startRunner
     }
 
+    /// Answers the master's health check once the scheduler's lock can be
+    /// taken: a relay wedged on it stops answering and is restarted.
+    func health(_ answer: () -> Void) {
+        lock.withLock {}
+        answer()
+    }
+
     func update(config: PosternConfig) {
         lock.withLock {
             cap = config.relay.destinationConcurrency

@@ -51,6 +51,11 @@ final class RelayService: @unchecked Sendable {
         }
     }
 
+    func health(_ answer: () -> Void) {
+        routeLock.withLock {}
+        scheduler.health(answer)
+    }
+
     func update(config: PosternConfig) {
         settings.update(config)
         scheduler.update(config: config)

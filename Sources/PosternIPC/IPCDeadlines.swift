@@ -1,0 +1,64 @@
+import Glibc
+import PosternCore
+
+/// The one thread per process that fails requests whose deadline has
+/// passed (`IPCChannel.request(timeout:)`). A quarter-second tick is
+/// plenty for deadlines of seconds and costs nothing while no request
+/// with a deadline is pending: the thread sleeps until one is.
+final class IPCDeadlines: @unchecked Sendable {
+    static let shared = IPCDeadlines()
+    static let tick = 0.25
+
+    private let lock = ConditionLock()
+    private var channels: [ObjectIdentifier: IPCChannel] = [:]
+    private var started = false
+
+    func watch(_ channel: IPCChannel) {
+        let start: Bool = lock.withLock {
+            channels[ObjectIdentifier(channel)] = channel
+            defer { started = true }
+            return !started
+        }
+        lock.signal()
+        if start { OSThread.start { [self] in run() } }
+    }
+
+    private func run() {
+        while true {
+            let watched = lock.wait(until: .infinity) { channels.isEmpty ? nil : Array(channels.values) } ?? []
+            usleep(UInt32(Self.tick * 1_000_000))
+            let now = MonotonicClock.now()
+            let idle = watched.filter { !$0.expireOverdue(now: now) }
+            lock.withLock {
+                for channel in idle { channels[ObjectIdentifier(channel)] = nil }
+            }
+        }
+    }
+}
+
+/// Request ids given up on, remembered so that their late answers are
+/// recognised; at most `limit`, the oldest dropped first.
+struct ExpiredRequests {
+    static let limit = 4096
+    private var set: Set<UInt32> = []
+    private var order: [UInt32] = []
+    private var head = 0
+
+    mutating func insert(_ id: UInt32) {
+        guard set.insert(id).inserted else { return }
+        order.append(id)
+        if set.count > Self.limit {
+            set.remove(order[head])
+            head += 1
+            if head > Self.limit {
+                order.removeFirst(head)
+                head = 0
+            }
+        }
+    }
+
+    /// Whether `id` was there (it is forgotten now).
+    mutating func remove(_ id: UInt32) -> Bool {
+        set.remove(id) != nil
+    }
+}
