@@ -15,10 +15,12 @@ import os
 import pathlib
 import pwd
 import shutil
+import signal
+import time
 
 import pytest
 
-from daemon import Daemon, ensure_user, wait_until
+from daemon import Daemon, ensure_user, make_message, unique_token, wait_until
 from fault_support import Faults, MailFlow
 from smtp_client import set_options
 
@@ -87,3 +89,76 @@ def run_faults(d, kills: int, stops: int, minimum: int) -> None:
 def test_killing_every_role_loses_and_duplicates_nothing(fault_daemon, request):
     long = request.config.getoption("--fault-long")
     run_faults(fault_daemon, kills=100 if long else 30, stops=0, minimum=5000 if long else 600)
+
+
+# ------------------------------------------------- the two windows, one by one
+
+BIG = 4 << 20
+
+
+def big_message(token: str) -> str:
+    line = "x" * 76 + "\r\n"
+    return make_message(token, body=line * (BIG // len(line)))
+
+
+def wait_growing(path: pathlib.Path, beyond: int, timeout: float = 20) -> int:
+    """Polls until the file is larger than `beyond`; returns its size."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            size = 0
+        if size > beyond:
+            return size
+        time.sleep(0.0005)
+    raise AssertionError(f"{path} did not grow beyond {beyond}")
+
+
+def test_a_delivery_whose_answer_was_lost_is_not_repeated(start_daemon):
+    """The worker wrote the message, but local (stopped, then killed with
+    the queue) never passed the answer on: after the restart the message is
+    'maybe delivered', and the journal shows it is in the mailbox already."""
+    d = start_daemon()
+    kids = d.wait_ready()
+    box = d.mbox_path("pt-alice")
+    before = box.stat().st_size if box.exists() else 0
+    token = unique_token("lost-answer")
+    refused = d.send(["pt-alice@example.test"], big_message(token))
+    assert refused == {}
+    wait_growing(box, before)
+    os.kill(kids["local"], signal.SIGSTOP)  # the worker goes on writing
+    # The worker finishes: the mailbox stops growing and ends with the message.
+    wait_until(lambda: d.mbox("pt-alice").endswith("\n\n") and f"token={token}" in d.mbox("pt-alice"), 20,
+               what="the worker to finish")
+    os.kill(kids["queue"], signal.SIGKILL)
+    os.kill(kids["local"], signal.SIGKILL)
+    os.kill(kids["local"], signal.SIGCONT)
+    wait_until(lambda: "already in the mailbox of pt-alice (an earlier attempt), not repeated" in d.log(), 30,
+               what="the repeat to be recognised\n" + d.diagnostics())
+    time.sleep(1)
+    assert d.mbox("pt-alice").count(f"token={token}") == 1
+
+
+def test_a_copy_cut_short_by_a_killed_worker_is_replaced_by_a_whole_one(start_daemon):
+    d = start_daemon()
+    d.wait_ready()
+    box = d.mbox_path("pt-alice")
+    before = box.stat().st_size if box.exists() else 0
+    token = unique_token("torn")
+    assert d.send(["pt-alice@example.test"], big_message(token)) == {}
+    wait_growing(box, before)
+    workers = d.workers()
+    assert workers, "no delivery worker"
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    size_after_kill = box.stat().st_size
+    wait_until(lambda: "interrupted delivery" in d.log() or d.mbox("pt-alice").count(f"token={token}") == 1, 30,
+               what="the retry\n" + d.diagnostics())
+    text = d.wait_for_mbox("pt-alice", lambda t: t.count(f"token={token}") == 1 and t.endswith("\n\n"), timeout=30)
+    time.sleep(1)
+    text = d.mbox("pt-alice")
+    assert text.count(f"token={token}") == 1
+    assert text.count(f"Message-ID: <{token}@client.test>") == 1, "a partial copy is left"
+    if size_after_kill < before + BIG:
+        assert "cut off" in d.log() and "an interrupted delivery" in d.log(), d.diagnostics()

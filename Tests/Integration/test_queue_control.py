@@ -174,12 +174,15 @@ def test_kill_9_of_the_queue_while_1000_messages_flow_loses_none(postern_bin):
     with fresh_daemon(postern_bin, {"MaxConnectionRatePerClient": 0}) as d:
         tokens = [unique_token(f"k9-{n}") for n in range(1000)]
         accepted: list[str] = []
+        tries: dict[str, int] = {}
         lock = threading.Lock()
         errors: list[str] = []
 
         def client(part: list[str]):
             for token in part:
                 for _ in range(20):
+                    with lock:
+                        tries[token] = tries.get(token, 0) + 1
                     try:
                         c = smtplib.SMTP(d.jail.host, d.jail.port, timeout=30)
                         c.ehlo("client.test")
@@ -218,7 +221,12 @@ def test_kill_9_of_the_queue_while_1000_messages_flow_loses_none(postern_bin):
         final = counts()
         duplicates = sum(n - 1 for n in final.values())
         print(f"{len(accepted)} accepted, {kills} kills of the queue, {duplicates} duplicate deliveries")
-        assert duplicates <= kills * 200, f"{duplicates} duplicates for {kills} kills"
+        # Delivery is exactly once: a token arrives more than once only if
+        # the client sent it again after a session that broke before its
+        # 250 (the message may have been committed: SMTP cannot tell).
+        resent_twice = {t: n for t, n in final.items() if n > tries[t]}
+        assert not resent_twice, f"delivered more often than sent: {list(resent_twice.items())[:5]}"
+        assert all(n == 1 for t, n in final.items() if tries[t] == 1), "a message sent once arrived twice"
 
 
 def test_torn_spool_files_are_logged_and_removed_and_the_rest_is_delivered(postern_bin):
