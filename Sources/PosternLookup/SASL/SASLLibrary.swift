@@ -1,4 +1,5 @@
 import CSASL
+import CSASLShims
 import Glibc
 import Logging
 import PosternIPC
@@ -43,7 +44,7 @@ final class SASLLibrary: @unchecked Sendable {
             lock.withLock { started = false }
             throw .initialization(code: code, detail: String(cString: sasl_errstring(code, nil, nil)))
         }
-        // Before any connection exists: see CSASL/shim.h.
+        // Before any connection exists: see CSASLShims/sasl_seeding.c.
         let unwrapped = postern_sasl_seed_nonces()
         if unwrapped != 0 {
             logger.error("could not seed every SASL mechanism's nonces from getrandom (\(unwrapped))")
@@ -51,7 +52,7 @@ final class SASLLibrary: @unchecked Sendable {
     }
 
     /// Whether `mechanism`'s nonces come from getrandom (its mech_new is
-    /// wrapped, see CSASL/shim.h) rather than from Cyrus's own seeding.
+    /// wrapped, see CSASLShims/sasl_seeding.c) rather than from Cyrus's own seeding.
     func isSeeded(_ mechanism: String) -> Bool {
         postern_sasl_is_seeded(mechanism) != 0
     }
