@@ -45,9 +45,14 @@ final class SASLLibrary: @unchecked Sendable {
             throw .initialization(code: code, detail: String(cString: sasl_errstring(code, nil, nil)))
         }
         // Before any connection exists: see CSASLShims/sasl_seeding.c.
+        // A mechanism left unwrapped keeps Cyrus's seeding; whether that
+        // withdraws it, and how loudly, SASLAuthenticator decides for the
+        // configured mechanisms (`isSeeded`).
         let unwrapped = postern_sasl_seed_nonces()
-        if unwrapped != 0 {
-            logger.error("could not seed every SASL mechanism's nonces from getrandom (\(unwrapped))")
+        if unwrapped > 0 {
+            logger.info("\(unwrapped) SASL mechanisms keep Cyrus's own nonce seeding (not wrapped for getrandom)")
+        } else if unwrapped < 0 {
+            logger.info("cannot list the SASL mechanisms to seed their nonces from getrandom (code \(unwrapped))")
         }
     }
 
