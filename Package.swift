@@ -21,6 +21,9 @@ let package = Package(
         .systemLibrary(name: "CSASL", pkgConfig: "libsasl2", providers: [.apt(["libsasl2-dev"])]),
         // What Swift cannot call: CMSG macros, variadic prctl/syslog, setres*id.
         .target(name: "CShims"),
+        // Seeding Cyrus SASL's nonces from getrandom: C with one slot table,
+        // so a real .c file (a header-only static would be copied per caller).
+        .target(name: "CSASLShims", dependencies: ["CSASL"]),
         // OpenSSL helpers the listener's and the relay's TLS share.
         .target(name: "OpenSSLSupport", dependencies: ["COpenSSL"]),
 
@@ -45,6 +48,7 @@ let package = Package(
         ]),
         .target(name: "PosternLookup", dependencies: [
             "PosternCore", "PosternIPC", "PosternPrivilege", "PosternAliases", "SMTPProtocol", "CSASL",
+            "CSASLShims",
         ]),
         .target(name: "PosternQueue", dependencies: [
             "PosternCore", "PosternIPC", "PosternPrivilege", "CShims",

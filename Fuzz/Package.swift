@@ -35,6 +35,7 @@ let package = Package(
         .systemLibrary(name: "CSASL", pkgConfig: "libsasl2", providers: [.apt(["libsasl2-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(name: "CShims"),
+        .target(name: "CSASLShims", dependencies: ["CSASL"]),
         .target(
             name: "PosternCore",
             dependencies: ["CShims", .product(name: "Logging", package: "swift-log")],
@@ -45,7 +46,10 @@ let package = Package(
         .target(name: "PosternAliases", dependencies: ["PosternCore"], swiftSettings: testable),
         .target(
             name: "PosternLookup",
-            dependencies: ["PosternCore", "PosternIPC", "PosternPrivilege", "PosternAliases", "SMTPProtocol", "CSASL"],
+            dependencies: [
+                "PosternCore", "PosternIPC", "PosternPrivilege", "PosternAliases", "SMTPProtocol", "CSASL",
+                "CSASLShims",
+            ],
             swiftSettings: testable),
         .target(name: "OpenSSLSupport", dependencies: ["COpenSSL"]),
         .target(

@@ -87,4 +87,9 @@ public struct SecurityConfig: Equatable, Sendable {
     }
 
     public var tlsEnabled: Bool { tlsCertificateFile != nil }
+
+    /// Whether any client could be offered AUTH: under TLS (which needs a
+    /// certificate) or, if allowed, in cleartext. The listener offers it
+    /// on no other terms.
+    public var authCanBeOffered: Bool { tlsEnabled || authAllowCleartext }
 }

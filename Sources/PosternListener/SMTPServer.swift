@@ -122,7 +122,8 @@ final class SMTPServer: @unchecked Sendable {
                         try channel.pipeline.syncOperations.addHandler(
                             TLSServerHandler(context: tls, handshakeTimeout: .seconds(Int64(config.commandTimeout))))
                     }
-                    let handler = SMTPSessionHandler(server: self, services: services, logger: logger, kind: kind)
+                    let handler = SMTPSessionHandler(
+                        server: self, services: services, logger: logger, kind: kind, eventLoop: channel.eventLoop)
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }

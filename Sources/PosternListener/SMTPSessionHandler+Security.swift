@@ -57,13 +57,14 @@ extension SMTPSessionHandler {
         if let known = server.mechanisms { return body(known) }
         guard let lookup = services.channel(.lookup) else { return body([]) }
         lookup.request(.authMechanisms) { [self] result in
-            var names: [String] = []
-            if case .success(let frame) = result, case .mechanisms(let offered) = frame.message {
-                names = offered
-                server.mechanisms = offered
+            eventLoop.execute { [self] in
+                var names: [String] = []
+                if case .success(let frame) = result, case .mechanisms(let offered) = frame.message {
+                    names = offered
+                    server.mechanisms = offered
+                }
+                body(names)
             }
-            guard let loop = context?.eventLoop else { return }
-            loop.execute { body(names) }
         }
     }
 
@@ -105,15 +106,16 @@ extension SMTPSessionHandler {
             return
         }
         lookup.request(message) { [self] result in
-            let step: AuthenticationStep
-            switch result.map(\.message) {
-            case .success(.authChallenge(let challenge)): step = .challenge(challenge)
-            case .success(.authSucceeded(let user)): step = .success(user: user)
-            case .success(.rejected(let status)): step = .failure(Self.reply(status))
-            default: step = .failure(Self.authTemporaryFailure)
+            eventLoop.execute { [self] in
+                let step: AuthenticationStep
+                switch result.map(\.message) {
+                case .success(.authChallenge(let challenge)): step = .challenge(challenge)
+                case .success(.authSucceeded(let user)): step = .success(user: user)
+                case .success(.rejected(let status)): step = .failure(Self.reply(status))
+                default: step = .failure(Self.authTemporaryFailure)
+                }
+                finishStep(step)
             }
-            guard let loop = context?.eventLoop else { return }
-            loop.execute { [self] in finishStep(step) }
         }
     }
 
@@ -121,26 +123,26 @@ extension SMTPSessionHandler {
     /// failure is answered only after a pause that grows with the client
     /// address's failures (across its sessions: reconnecting does not reset
     /// it), so guessing passwords costs time, and `AuthMaxFailures` in one
-    /// session ends it.
+    /// session ends it. On the event loop.
     private func finishStep(_ step: AuthenticationStep) {
         guard machine != nil else { return }
         switch step {
         case .challenge:
-            resume { $0.authenticationStep(step) }
+            advance { $0.authenticationStep(step) }
         case .success(let user):
             authExchange = nil
             server.recordAuthSuccess(client.address)
             client.authenticatedUser = user
             logger.info(
                 "authenticated, client=\(client.address), mechanism=\(authMechanism), user=\(user)")
-            resume { $0.authenticationStep(step) }
+            advance { $0.authenticationStep(step) }
         case .failure(let reply):
             authExchange = nil
             logger.info("authentication failed, client=\(client.address), mechanism=\(authMechanism): \(reply.code)")
             let failures = server.recordAuthFailure(client.address)
             let delay = Int64(min(failures, Self.maxFailureDelay))
-            context?.eventLoop.scheduleTask(in: .seconds(delay)) { [self] in
-                resume { $0.authenticationStep(step) }
+            eventLoop.scheduleTask(in: .seconds(delay)) { [self] in
+                advance { $0.authenticationStep(step) }
             }
         }
     }

@@ -8,9 +8,12 @@ import SMTPProtocol
 /// The I/O around one `SMTPServerStateMachine`: bytes from the socket go
 /// in, and its actions are carried out here — replies written in order,
 /// policy questions sent to lookup, the message streamed into the spool
-/// descriptor the queue handed over, the commit asked of the queue. Answers
-/// from other processes arrive on IPC threads and hop to this channel's
-/// event loop before they touch the machine. While the machine waits for an
+/// descriptor the queue handed over, the commit asked of the queue.
+///
+/// Threads: everything here runs on the channel's event loop. Answers from
+/// other processes arrive on an IPC reader thread; each completion hops to
+/// `eventLoop` (a `let`, the one thing it may read there) first thing, and
+/// only then touches the session. While the machine waits for an
 /// answer the socket is not read (backpressure), so a pipelining client can
 /// never make the session buffer without bound; nor while the replies
 /// already written wait in the channel above its high-water mark, so a
@@ -25,6 +28,11 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     let logger: Logger
     /// What the socket speaks (STARTTLS offered, AUTH required, TLS first).
     let kind: ListenKind
+    /// The channel's event loop, known when the handler is made: set before
+    /// any request can be sent and never changed, so IPC completions can
+    /// read it from their thread (unlike `context`, which the loop clears
+    /// when the connection ends).
+    let eventLoop: EventLoop
     var machine: SMTPServerStateMachine?
     var context: ChannelHandlerContext?
     var client = ClientContext(address: "unknown")
@@ -49,11 +57,12 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// The channel starts with autoRead off (SMTPServer).
     private var readPaused = true
 
-    init(server: SMTPServer, services: PeerChannels, logger: Logger, kind: ListenKind) {
+    init(server: SMTPServer, services: PeerChannels, logger: Logger, kind: ListenKind, eventLoop: EventLoop) {
         self.server = server
         self.services = services
         self.logger = logger
         self.kind = kind
+        self.eventLoop = eventLoop
     }
 
     // MARK: connection
@@ -94,8 +103,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         lookup.request(.checkClient(client)) { [self] result in
-            guard let loop = self.context?.eventLoop else { return }
-            loop.execute { [self] in
+            eventLoop.execute { [self] in
                 guard let context = self.context else { return }
                 guard case .success(let frame) = result, case .clientVerdict(let verdict) = frame.message else {
                     refuse(context, "421 4.3.0 \(config.myHostname) Service temporarily unavailable")
@@ -212,8 +220,8 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// RFC 5321 §4.5.3.2: the machine says how long the current state may wait.
     private func armTimer(seconds: Int) {
         timer?.cancel()
-        guard let context else { return }
-        timer = context.eventLoop.scheduleTask(in: .seconds(Int64(seconds))) { [self] in
+        guard context != nil else { return }
+        timer = eventLoop.scheduleTask(in: .seconds(Int64(seconds))) { [self] in
             guard var m = machine else {
                 self.context?.close(promise: nil)
                 return
@@ -289,16 +297,21 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    /// Runs `body` on this channel's event loop with the machine, if the
-    /// session still exists.
+    /// Runs `body` with the machine on this channel's event loop, later: from
+    /// `perform` (which must finish its own actions first) and from other
+    /// threads.
     func resume(_ body: @escaping (inout SMTPServerStateMachine) -> [SMTPServerAction]) {
-        guard let loop = context?.eventLoop else { return }
-        loop.execute { [self] in
-            guard var m = machine else { return }
-            let actions = body(&m)
-            machine = m
-            perform(actions)
-        }
+        eventLoop.execute { [self] in advance(body) }
+    }
+
+    /// Runs `body` with the machine now, if the session still exists, and
+    /// carries out its actions. On the event loop only, outside `perform`.
+    func advance(_ body: (inout SMTPServerStateMachine) -> [SMTPServerAction]) {
+        eventLoop.assertInEventLoop()
+        guard var m = machine else { return }
+        let actions = body(&m)
+        machine = m
+        perform(actions)
     }
 
     static func temporaryFailure(_ what: String) -> SMTPReply {
@@ -316,19 +329,24 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         lookup.request(.checkSender(address: address, client: client)) { [self] result in
-            let verdict: SenderVerdict
-            switch result.map(\.message) {
-            case .success(.accepted): verdict = discardAll ? .discard : .accept
-            case .success(.discarded): verdict = .discard
-            case .success(.rejected(let s)):
-                verdict = .reject(Self.reply(s))
-                logger.info("reject: MAIL from \(client.address): \(s.code) \(s.enhanced) \(s.text)")
-            default: verdict = .reject(Self.temporaryFailure("lookup"))
-            }
-            resume { [self] in
-                if case .discard = verdict { discardCurrent = true }
-                return $0.senderChecked(verdict)
-            }
+            eventLoop.execute { [self] in senderChecked(result) }
+        }
+    }
+
+    /// The lookup's answer to MAIL, on the event loop.
+    private func senderChecked(_ result: Result<Frame, IPCError>) {
+        let verdict: SenderVerdict
+        switch result.map(\.message) {
+        case .success(.accepted): verdict = discardAll ? .discard : .accept
+        case .success(.discarded): verdict = .discard
+        case .success(.rejected(let s)):
+            verdict = .reject(Self.reply(s))
+            logger.info("reject: MAIL from \(client.address): \(s.code) \(s.enhanced) \(s.text)")
+        default: verdict = .reject(Self.temporaryFailure("lookup"))
+        }
+        advance { [self] in
+            if case .discard = verdict { discardCurrent = true }
+            return $0.senderChecked(verdict)
         }
     }
 
@@ -338,20 +356,25 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         lookup.request(.checkRecipient(address: address, client: client)) { [self] result in
-            let verdict: RecipientVerdict
-            switch result.map(\.message) {
-            case .success(.recipientAccepted(let user)): verdict = .accept(localUser: user)
-            case .success(.recipientRemote(let address, _)): verdict = .relay(address: address)
-            case .success(.discarded): verdict = .discard
-            case .success(.rejected(let s)):
-                verdict = .reject(Self.reply(s))
-                logger.info("reject: RCPT from \(client.address): \(s.code) \(s.enhanced) \(s.text)")
-            default: verdict = .reject(Self.temporaryFailure("lookup"))
-            }
-            resume { [self] in
-                if case .discard = verdict { discardCurrent = true }
-                return $0.recipientChecked(verdict)
-            }
+            eventLoop.execute { [self] in recipientChecked(result) }
+        }
+    }
+
+    /// The lookup's answer to RCPT, on the event loop.
+    private func recipientChecked(_ result: Result<Frame, IPCError>) {
+        let verdict: RecipientVerdict
+        switch result.map(\.message) {
+        case .success(.recipientAccepted(let user)): verdict = .accept(localUser: user)
+        case .success(.recipientRemote(let address, _)): verdict = .relay(address: address)
+        case .success(.discarded): verdict = .discard
+        case .success(.rejected(let s)):
+            verdict = .reject(Self.reply(s))
+            logger.info("reject: RCPT from \(client.address): \(s.code) \(s.enhanced) \(s.text)")
+        default: verdict = .reject(Self.temporaryFailure("lookup"))
+        }
+        advance { [self] in
+            if case .discard = verdict { discardCurrent = true }
+            return $0.recipientChecked(verdict)
         }
     }
 
@@ -361,32 +384,30 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         queue.request(.openMessage) { [self] result in
-            guard case .success(let frame) = result, case .messageOpened(let id) = frame.message,
-                let fd = frame.descriptors.first
-            else {
-                if case .success(let frame) = result { frame.descriptors.forEach { _ = close($0) } }
-                resume { $0.messageOpened(queueID: nil, date: RFC5322Date.now()) }
-                return
-            }
-            guard let loop = context?.eventLoop else {
-                close(fd)
-                try? queue.send(.abortMessage(id))
-                return
-            }
-            loop.execute { [self] in
-                guard var m = machine else {
-                    close(fd)
-                    try? queue.send(.abortMessage(id))
-                    return
-                }
-                spoolFD = fd
-                queueID = id
-                spoolWriteFailed = false
-                let actions = m.messageOpened(queueID: id.value, date: RFC5322Date.now())
-                machine = m
-                perform(actions)
-            }
+            eventLoop.execute { [self] in messageOpened(result, queue: queue) }
         }
+    }
+
+    /// The queue's spool file for this message (or its refusal), on the
+    /// event loop. A descriptor that arrives after the session ended is
+    /// closed and its message given back.
+    private func messageOpened(_ result: Result<Frame, IPCError>, queue: IPCChannel) {
+        guard case .success(let frame) = result, case .messageOpened(let id) = frame.message,
+            let fd = frame.descriptors.first
+        else {
+            if case .success(let frame) = result { frame.descriptors.forEach { _ = close($0) } }
+            advance { $0.messageOpened(queueID: nil, date: RFC5322Date.now()) }
+            return
+        }
+        guard machine != nil else {
+            close(fd)
+            try? queue.send(.abortMessage(id))
+            return
+        }
+        spoolFD = fd
+        queueID = id
+        spoolWriteFailed = false
+        advance { $0.messageOpened(queueID: id.value, date: RFC5322Date.now()) }
     }
 
     /// The spool file is local and buffered by the kernel: a plain write.
@@ -426,13 +447,15 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             bodyType: message.body.map { $0 == .eightBitMIME ? .eightBitMIME : .sevenBit },
             smtputf8: message.smtputf8)
         queue.request(.commitMessage(request)) { [self] result in
-            let outcome: Result<Void, SMTPReply>
-            switch result.map(\.message) {
-            case .success(.committed(let cid)) where cid == id: outcome = .success(())
-            case .success(.rejected(let s)): outcome = .failure(Self.reply(s))
-            default: outcome = .failure(Self.temporaryFailure("queue"))
+            eventLoop.execute { [self] in
+                let outcome: Result<Void, SMTPReply>
+                switch result.map(\.message) {
+                case .success(.committed(let cid)) where cid == id: outcome = .success(())
+                case .success(.rejected(let s)): outcome = .failure(Self.reply(s))
+                default: outcome = .failure(Self.temporaryFailure("queue"))
+                }
+                advance { $0.messageCommitted(outcome) }
             }
-            resume { $0.messageCommitted(outcome) }
         }
     }
 

@@ -28,7 +28,12 @@ public enum LookupRole {
         }
         start.drop(PrivilegeDrop(account: account, chrootDirectory: start.config.configDirectory))
         // Threads only from here on: capabilities and no_new_privs are per thread.
-        let authenticator = saslStarted ? try? SASLAuthenticator(settings: saslSettings, logger: start.logger) : nil
+        let authenticator =
+            saslStarted
+            ? try? SASLAuthenticator(
+                settings: saslSettings, logger: start.logger,
+                authCanBeOffered: start.config.security.authCanBeOffered)
+            : nil
         let state = LookupState(
             config: start.config, resolvConf: resolvConf, logger: start.logger, authenticator: authenticator)
         let peers = PeerChannels()

@@ -1,7 +1,9 @@
 """Fixtures shared by the integration tests in Tests/Integration.
 
 Environment (scripts/test sets both):
-  POSTERN_BIN   the postern executable under test (.build/debug/postern)
+  POSTERN_BIN   the postern executable under test (scripts/test: the
+                release build, .build/release/postern, as scripts/run and
+                users run it; any build works when set by hand)
   POSTERN_ROOT  the repository root (default: two levels above this file)
 
 These tests run as root: scripts/setup-jail creates the system users and

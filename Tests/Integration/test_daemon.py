@@ -1,7 +1,8 @@
 """The running daemon (issue 2, "How it is checked"): privileges and
 descriptors of every child, one message all the way into an mbox, RCPT
 refusals, restarts after kill -9, durability of a 250 across a crash of queue
-and local, SIGHUP, SIGTERM and pipelining.
+and local, SIGHUP, SIGTERM, pipelining, and a default start that logs no
+error.
 
 Each test starts its own daemon on a fresh jail (start_daemon in conftest.py,
 Daemon in daemon.py); starting one takes well under a second.
@@ -16,6 +17,7 @@ import re
 import signal
 import smtplib
 import socket
+import subprocess
 import time
 
 import pytest
@@ -544,3 +546,51 @@ def test_a_child_that_keeps_dying_is_logged_and_the_others_keep_serving(start_da
             assert after[role] == before[role], f"{role} was restarted"
     d.deliver_and_wait("pt-alice")
     d.stop()
+
+
+# ------------------------------------------------------------- a clean start
+
+# A line at error or critical level: "postern/ROLE[PID]: [QUEUEID: ]error: ..."
+# (LogSink writes both levels as "error: ").
+ERROR_LINE = re.compile(r"^.*\bpostern/[\w-]+\[\d+\]: (?:[0-9A-Z]{12}: )?error: .*$", re.MULTILINE)
+
+
+def self_signed_certificate(d) -> None:
+    """What scripts/run adds to the configuration setup-jail wrote: a
+    self-signed certificate for the host name, so STARTTLS (and AUTH after
+    it) is offered out of the box."""
+    tls_dir = d.jail.config_dir / "tls"
+    tls_dir.mkdir(mode=0o700)
+    name = d.jail.hostname
+    result = subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365", "-subj", f"/CN={name}",
+         "-addext", f"subjectAltName=DNS:{name}", "-keyout", str(tls_dir / "key.pem"),
+         "-out", str(tls_dir / "cert.pem")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    (tls_dir / "key.pem").chmod(0o600)
+    with open(d.jail.config, "a") as f:
+        f.write(f"TLSCertificateFile = {tls_dir / 'cert.pem'}\nTLSKeyFile = {tls_dir / 'key.pem'}\n")
+
+
+@pytest.mark.parametrize("certificate", [False, True], ids=["setup-jail", "scripts-run"])
+def test_a_default_start_logs_no_error(start_daemon, certificate):
+    """The configuration setup-jail writes (with the harness's loopback
+    smart host and DNS server), and that plus the self-signed certificate
+    scripts/run adds: starting, one session (the listener asks the lookup
+    for its SASL mechanisms then), and stopping log nothing at error or
+    critical level. The release build once logged an error about
+    SCRAM-SHA-256 and CRAM-MD5 on every start."""
+    d = start_daemon(start=False)
+    if certificate:
+        self_signed_certificate(d)
+    d.start()
+    d.wait_ready()
+    client = smtplib.SMTP(d.jail.host, d.jail.port, timeout=10)
+    client.ehlo("client.test")
+    if certificate:
+        assert "starttls" in client.esmtp_features, client.esmtp_features
+    client.quit()
+    d.stop()
+    log = d.log()
+    assert f"postern/master[{d.pid}]: stopped" in log
+    assert ERROR_LINE.findall(log) == [], d.diagnostics()

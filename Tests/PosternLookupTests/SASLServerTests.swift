@@ -268,7 +268,7 @@ final class TestClock: @unchecked Sendable {
 extension SASLServerTests {
     /// Cyrus would seed each connection's pool from /dev/urandom, which the
     /// lookup's root lacks; every loaded mechanism must be wrapped so that
-    /// its pool is seeded from getrandom instead (CSASL/shim.h).
+    /// its pool is seeded from getrandom instead (CSASLShims/sasl_seeding.c).
     func testEveryMechanismIsSeededFromGetrandom() throws {
         _ = try makeAuthenticator()
         for mechanism in Self.mechanisms + ["DIGEST-MD5"] {

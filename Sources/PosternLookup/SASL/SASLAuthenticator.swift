@@ -27,10 +27,11 @@ final class SASLAuthenticator: @unchecked Sendable {
     /// call starts Cyrus itself only where there is no chroot, as in the
     /// tests). Mechanisms that draw a nonce Cyrus would seed itself are
     /// withdrawn when the process's root has no /dev/urandom (see
-    /// `SASLRandomSource`).
+    /// `SASLRandomSource`); that is an error only if `authCanBeOffered`
+    /// (`SecurityConfig.authCanBeOffered`: a client could see AUTH at all).
     init(
-        settings: SASLSettings, logger: Logger, capacity: Int = 1024, idleLimit: Double = 600,
-        clock: @escaping () -> Double = SASLAuthenticator.monotonicNow
+        settings: SASLSettings, logger: Logger, authCanBeOffered: Bool = true, capacity: Int = 1024,
+        idleLimit: Double = 600, clock: @escaping () -> Double = SASLAuthenticator.monotonicNow
     ) throws(SASLError) {
         self.logger = logger
         self.clock = clock
@@ -40,11 +41,8 @@ final class SASLAuthenticator: @unchecked Sendable {
         randomAvailable = SASLRandomSource.isAvailable()
         offered = Self.offerable(settings: settings, randomAvailable: randomAvailable)
         let withdrawn = Self.offerable(settings: settings, randomAvailable: true).filter { !offered.contains($0) }
-        if !withdrawn.isEmpty {
-            let message =
-                "no \(SASLRandomSource.path) in the lookup's root and no getrandom seeding for"
-                + " \(withdrawn.joined(separator: ", ")): not offered, their nonces would be guessable"
-            logger.error("\(message)")
+        if let notice = SASLWithdrawalNotice.make(withdrawn: withdrawn, authCanBeOffered: authCanBeOffered) {
+            logger.log(level: notice.level, "\(notice.text)")
         }
         queue.every(60) { [self] in table.expire(now: self.clock()) }
     }

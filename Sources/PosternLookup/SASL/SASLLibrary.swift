@@ -1,4 +1,5 @@
 import CSASL
+import CSASLShims
 import Glibc
 import Logging
 import PosternIPC
@@ -43,15 +44,20 @@ final class SASLLibrary: @unchecked Sendable {
             lock.withLock { started = false }
             throw .initialization(code: code, detail: String(cString: sasl_errstring(code, nil, nil)))
         }
-        // Before any connection exists: see CSASL/shim.h.
+        // Before any connection exists: see CSASLShims/sasl_seeding.c.
+        // A mechanism left unwrapped keeps Cyrus's seeding; whether that
+        // withdraws it, and how loudly, SASLAuthenticator decides for the
+        // configured mechanisms (`isSeeded`).
         let unwrapped = postern_sasl_seed_nonces()
-        if unwrapped != 0 {
-            logger.error("could not seed every SASL mechanism's nonces from getrandom (\(unwrapped))")
+        if unwrapped > 0 {
+            logger.info("\(unwrapped) SASL mechanisms keep Cyrus's own nonce seeding (not wrapped for getrandom)")
+        } else if unwrapped < 0 {
+            logger.info("cannot list the SASL mechanisms to seed their nonces from getrandom (code \(unwrapped))")
         }
     }
 
     /// Whether `mechanism`'s nonces come from getrandom (its mech_new is
-    /// wrapped, see CSASL/shim.h) rather than from Cyrus's own seeding.
+    /// wrapped, see CSASLShims/sasl_seeding.c) rather than from Cyrus's own seeding.
     func isSeeded(_ mechanism: String) -> Bool {
         postern_sasl_is_seeded(mechanism) != 0
     }

@@ -8,7 +8,7 @@ import Glibc
 /// the pid and the clock, and the CRAM-MD5 challenge and SCRAM server
 /// nonce become guessable. Seeding before the chroot cannot help, as each
 /// connection has a fresh pool: the lookup seeds each connection's pool
-/// from getrandom instead (CSASL/shim.h). This check is the safety net for
+/// from getrandom instead (CSASLShims/sasl_seeding.c). This check is the safety net for
 /// a mechanism that could not be wrapped: inside a root without
 /// /dev/urandom it is not offered unless it draws no server nonce.
 enum SASLRandomSource {
