@@ -29,10 +29,23 @@ public enum ListenerRole {
                         return
                     }
                     let channel = start.openPeer(role, fd: fd) { channel, frame in
-                        // Neither peer sends the listener requests.
+                        // The queue's report of the spool's free space is
+                        // the one message a peer sends unasked.
+                        if role == .queue, case .spoolSpace(let free) = frame.message, frame.descriptors.isEmpty {
+                            server.spoolSpace(freeBytes: free)
+                            return
+                        }
                         frame.descriptors.forEach { _ = close($0) }
                         start.reportViolation(by: role, reason: "unexpected \(frame.message.kind)")
                         channel.shutdown()
+                    }
+                    if role == .queue {
+                        // A spool file opened after its session gave up
+                        // waiting (Timeout.ipc): closed, and given back.
+                        channel.onLateResponse { [weak channel] frame in
+                            frame.descriptors.forEach { _ = close($0) }
+                            if case .messageOpened(let id) = frame.message { try? channel?.send(.abortMessage(id)) }
+                        }
                     }
                     server.services.replace(role, with: channel)
                 },
@@ -44,7 +57,8 @@ public enum ListenerRole {
                     } else {
                         frame.descriptors.forEach { _ = close($0) }
                     }
-                }))
+                },
+                health: { answer in server.onEveryEventLoop(answer) }))
         try? start.master.send(.ready(.listener))
         while true { pause() }
     }

@@ -25,6 +25,9 @@ final class SMTPServer: @unchecked Sendable {
         var masquerader: Masquerader?
         var nextAuthExchange: UInt64 = 1
         var authFailures = AuthFailureTracker()
+        /// The spool's free bytes as the queue last told (it alone can
+        /// see the spool); unknown until it does.
+        var spoolFree = UInt64.max
     }
 
     /// Connections the kernel queues before the listener accepts them
@@ -78,6 +81,22 @@ final class SMTPServer: @unchecked Sendable {
 
     func recordAuthSuccess(_ client: String) {
         state.withLockedValue { $0.authFailures.recordSuccess(client) }
+    }
+
+    /// The queue's report of the spool's free space.
+    func spoolSpace(freeBytes: UInt64) {
+        state.withLockedValue { $0.spoolFree = freeBytes }
+    }
+
+    /// Whether MAIL is refused for lack of spool space: less than
+    /// QueueMinFree free, or less than that once a message of the declared
+    /// SIZE is stored (Sendmail's MinFreeBlocks rule).
+    func spoolTooFull(forMessageOf declaredSize: Int?) -> Bool {
+        state.withLockedValue { state in
+            let minimum = UInt64(max(state.config.queueMinFree, 0))
+            let needed = minimum.addingReportingOverflow(UInt64(max(declaredSize ?? 0, 0)))
+            return needed.overflow || state.spoolFree < needed.partialValue
+        }
     }
 
     func nextAuthExchange() -> UInt64 {
@@ -142,6 +161,22 @@ final class SMTPServer: @unchecked Sendable {
         } catch {
             logger.critical("cannot serve \(address): \(error)")
             exit(1)
+        }
+    }
+
+    /// Runs `body` once every event loop has run a task: the master's
+    /// health check is answered only by a listener whose loops all turn.
+    func onEveryEventLoop(_ body: @escaping @Sendable () -> Void) {
+        let loops = Array(group.makeIterator())
+        let remaining = NIOLockedValueBox(loops.count)
+        for loop in loops {
+            loop.execute {
+                let done = remaining.withLockedValue { count -> Bool in
+                    count -= 1
+                    return count == 0
+                }
+                if done { body() }
+            }
         }
     }
 

@@ -55,16 +55,13 @@ extension SMTPSessionHandler {
     /// session, never a wrong list.
     func withMechanisms(_ body: @escaping ([String]) -> Void) {
         if let known = server.mechanisms { return body(known) }
-        guard let lookup = services.channel(.lookup) else { return body([]) }
-        lookup.request(.authMechanisms) { [self] result in
-            eventLoop.execute { [self] in
-                var names: [String] = []
-                if case .success(let frame) = result, case .mechanisms(let offered) = frame.message {
-                    names = offered
-                    server.mechanisms = offered
-                }
-                body(names)
+        ask(.lookup, .authMechanisms) { [self] result in
+            var names: [String] = []
+            if case .success(let frame) = result, case .mechanisms(let offered) = frame.message {
+                names = offered
+                server.mechanisms = offered
             }
+            body(names)
         }
     }
 
@@ -100,22 +97,15 @@ extension SMTPSessionHandler {
         code: 454, enhanced: "4.7.0", text: "Temporary authentication failure")
 
     private func askLookup(_ message: IPCMessage) {
-        guard let lookup = services.channel(.lookup) else {
-            authExchange = nil
-            resume { $0.authenticationStep(.failure(Self.authTemporaryFailure)) }
-            return
-        }
-        lookup.request(message) { [self] result in
-            eventLoop.execute { [self] in
-                let step: AuthenticationStep
-                switch result.map(\.message) {
-                case .success(.authChallenge(let challenge)): step = .challenge(challenge)
-                case .success(.authSucceeded(let user)): step = .success(user: user)
-                case .success(.rejected(let status)): step = .failure(Self.reply(status))
-                default: step = .failure(Self.authTemporaryFailure)
-                }
-                finishStep(step)
+        ask(.lookup, message) { [self] result in
+            let step: AuthenticationStep
+            switch result.map(\.message) {
+            case .success(.authChallenge(let challenge)): step = .challenge(challenge)
+            case .success(.authSucceeded(let user)): step = .success(user: user)
+            case .success(.rejected(let status)): step = .failure(Self.reply(status))
+            default: step = .failure(Self.authTemporaryFailure)
             }
+            finishStep(step)
         }
     }
 

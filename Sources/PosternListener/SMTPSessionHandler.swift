@@ -50,7 +50,8 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var discardCurrent = false
     private var spoolFD: Int32 = -1
     private var queueID: QueueID?
-    private var spoolWriteFailed = false
+    /// The errno of a failed spool write, answered at the end of the message.
+    private var spoolWriteError: Int32?
     private var output: [UInt8] = []
     private var closing = false
     private var timer: Scheduled<Void>?
@@ -98,21 +99,15 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Asks the lookup about the client (and, once per process, which SASL
     /// mechanisms there are), then greets.
     func checkClient(_ context: ChannelHandlerContext, config: PosternConfig) {
-        guard let lookup = services.channel(.lookup) else {
-            refuse(context, "421 4.3.0 \(config.myHostname) Service temporarily unavailable")
-            return
-        }
-        lookup.request(.checkClient(client)) { [self] result in
-            eventLoop.execute { [self] in
+        ask(.lookup, .checkClient(client)) { [self] result in
+            guard let context = self.context else { return }
+            guard case .success(let frame) = result, case .clientVerdict(let verdict) = frame.message else {
+                refuse(context, "421 4.3.0 \(config.myHostname) Service temporarily unavailable")
+                return
+            }
+            withMechanisms { [self] mechanisms in
                 guard let context = self.context else { return }
-                guard case .success(let frame) = result, case .clientVerdict(let verdict) = frame.message else {
-                    refuse(context, "421 4.3.0 \(config.myHostname) Service temporarily unavailable")
-                    return
-                }
-                withMechanisms { [self] mechanisms in
-                    guard let context = self.context else { return }
-                    begin(context, verdict: verdict, config: config, mechanisms: mechanisms)
-                }
+                begin(context, verdict: verdict, config: config, mechanisms: mechanisms)
             }
         }
     }
@@ -240,8 +235,8 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             switch action {
             case .reply(let reply):
                 output.append(contentsOf: reply.rendered)
-            case .checkSender(let address):
-                checkSender(address)
+            case .checkSender(let address, let size):
+                checkSender(address, declaredSize: size)
             case .checkRecipient(let address):
                 checkRecipient(address)
             case .openMessage:
@@ -322,16 +317,18 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         SMTPReply(code: Int(status.code), enhanced: status.enhanced, text: status.text)
     }
 
-    private func checkSender(_ address: String) {
+    private func checkSender(_ address: String, declaredSize: Int?) {
         discardCurrent = discardAll
-        guard let lookup = services.channel(.lookup) else {
-            resume { $0.senderChecked(.reject(Self.temporaryFailure("lookup"))) }
+        // Refused before the client sends a message the spool cannot hold.
+        if server.spoolTooFull(forMessageOf: declaredSize) {
+            logger.warning("refused MAIL from \(client.address): the spool is short of space (QueueMinFree)")
+            resume { $0.senderChecked(.reject(Self.insufficientStorage)) }
             return
         }
-        lookup.request(.checkSender(address: address, client: client)) { [self] result in
-            eventLoop.execute { [self] in senderChecked(result) }
-        }
+        ask(.lookup, .checkSender(address: address, client: client)) { [self] result in senderChecked(result) }
     }
+
+    static let insufficientStorage = SMTPReply(code: 452, enhanced: "4.3.1", text: "Insufficient system storage")
 
     /// The lookup's answer to MAIL, on the event loop.
     private func senderChecked(_ result: Result<Frame, IPCError>) {
@@ -351,13 +348,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func checkRecipient(_ address: String) {
-        guard let lookup = services.channel(.lookup) else {
-            resume { $0.recipientChecked(.reject(Self.temporaryFailure("lookup"))) }
-            return
-        }
-        lookup.request(.checkRecipient(address: address, client: client)) { [self] result in
-            eventLoop.execute { [self] in recipientChecked(result) }
-        }
+        ask(.lookup, .checkRecipient(address: address, client: client)) { [self] result in recipientChecked(result) }
     }
 
     /// The lookup's answer to RCPT, on the event loop.
@@ -379,47 +370,50 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func openMessage() {
-        guard let queue = services.channel(.queue) else {
-            resume { $0.messageOpened(queueID: nil, date: RFC5322Date.now()) }
-            return
-        }
-        queue.request(.openMessage) { [self] result in
-            eventLoop.execute { [self] in messageOpened(result, queue: queue) }
-        }
+        ask(.queue, .openMessage) { [self] result in messageOpened(result) }
     }
 
     /// The queue's spool file for this message (or its refusal), on the
     /// event loop. A descriptor that arrives after the session ended is
     /// closed and its message given back.
-    private func messageOpened(_ result: Result<Frame, IPCError>, queue: IPCChannel) {
+    private func messageOpened(_ result: Result<Frame, IPCError>) {
         guard case .success(let frame) = result, case .messageOpened(let id) = frame.message,
             let fd = frame.descriptors.first
         else {
-            if case .success(let frame) = result { frame.descriptors.forEach { _ = close($0) } }
-            advance { $0.messageOpened(queueID: nil, date: RFC5322Date.now()) }
+            var refusal: SMTPReply?
+            if case .success(let frame) = result {
+                frame.descriptors.forEach { _ = close($0) }
+                if case .rejected(let status) = frame.message { refusal = Self.reply(status) }
+            }
+            advance { $0.messageOpened(queueID: nil, date: RFC5322Date.now(), refusal: refusal) }
             return
         }
         guard machine != nil else {
             close(fd)
-            try? queue.send(.abortMessage(id))
+            try? services.channel(.queue)?.send(.abortMessage(id))
             return
         }
         spoolFD = fd
         queueID = id
-        spoolWriteFailed = false
+        spoolWriteError = nil
         advance { $0.messageOpened(queueID: id.value, date: RFC5322Date.now()) }
     }
 
     /// The spool file is local and buffered by the kernel: a plain write.
+    /// A failure is remembered and answered at the end of the message (the
+    /// client is still sending it): 452 4.3.1 for a full file system.
     private func writeSpool(_ bytes: [UInt8]) {
-        guard spoolFD >= 0, !spoolWriteFailed else { return }
+        guard spoolFD >= 0, spoolWriteError == nil else { return }
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { write(spoolFD, $0.baseAddress, $0.count) }
             if n < 0 {
-                if errno == EINTR { continue }
-                logger.error("spool write failed: \(String(cString: strerror(errno)))")
-                spoolWriteFailed = true
+                let code = errno
+                if code == EINTR { continue }
+                logger.error(
+                    "spool write failed: \(String(cString: strerror(code))), client=\(client.address)",
+                    metadata: queueID.map { ["qid": "\($0)"] } ?? [:])
+                spoolWriteError = code
                 return
             }
             offset += n
@@ -427,7 +421,13 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func commit(_ message: AcceptedMessage) {
-        guard let id = queueID, let queue = services.channel(.queue), !spoolWriteFailed else {
+        if let code = spoolWriteError {
+            abortSpool()
+            let full = code == ENOSPC || code == EDQUOT
+            resume { $0.messageCommitted(.failure(full ? Self.insufficientStorage : Self.temporaryFailure("queue"))) }
+            return
+        }
+        guard let id = queueID else {
             abortSpool()
             resume { $0.messageCommitted(.failure(Self.temporaryFailure("queue"))) }
             return
@@ -446,16 +446,14 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             dsnReturn: message.ret.map { $0 == .full ? .full : .headers }, envelopeID: message.envid ?? "",
             bodyType: message.body.map { $0 == .eightBitMIME ? .eightBitMIME : .sevenBit },
             smtputf8: message.smtputf8)
-        queue.request(.commitMessage(request)) { [self] result in
-            eventLoop.execute { [self] in
-                let outcome: Result<Void, SMTPReply>
-                switch result.map(\.message) {
-                case .success(.committed(let cid)) where cid == id: outcome = .success(())
-                case .success(.rejected(let s)): outcome = .failure(Self.reply(s))
-                default: outcome = .failure(Self.temporaryFailure("queue"))
-                }
-                advance { $0.messageCommitted(outcome) }
+        ask(.queue, .commitMessage(request)) { [self] result in
+            let outcome: Result<Void, SMTPReply>
+            switch result.map(\.message) {
+            case .success(.committed(let cid)) where cid == id: outcome = .success(())
+            case .success(.rejected(let s)): outcome = .failure(Self.reply(s))
+            default: outcome = .failure(Self.temporaryFailure("queue"))
             }
+            advance { $0.messageCommitted(outcome) }
         }
     }
 

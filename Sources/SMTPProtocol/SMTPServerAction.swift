@@ -83,7 +83,9 @@ public enum SMTPServerAction: Equatable, Sendable {
     case reply(SMTPReply)
     /// Ask the lookup about this sender ("" for the null sender); answer
     /// with `senderChecked`.
-    case checkSender(address: String)
+    /// `declaredSize` is MAIL's SIZE=, so that a message that would not fit
+    /// in the spool can be refused before it is sent.
+    case checkSender(address: String, declaredSize: Int?)
     /// Ask the lookup about this recipient; answer with `recipientChecked`.
     case checkRecipient(address: String)
     /// Ask the queue for a new spool file; answer with `messageOpened`.

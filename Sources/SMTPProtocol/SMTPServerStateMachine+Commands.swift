@@ -128,7 +128,7 @@ extension SMTPServerStateMachine {
             return reply(.messageTooBig, &actions)
         }
         phase = .awaitingSenderVerdict(Transaction(sender: sender, parameters: parameters))
-        actions.append(.checkSender(address: sender.address))
+        actions.append(.checkSender(address: sender.address, declaredSize: parameters.size))
     }
 
     private mutating func rcpt(

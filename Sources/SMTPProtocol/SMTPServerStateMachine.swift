@@ -167,10 +167,14 @@ public struct SMTPServerStateMachine: Sendable {
 
     /// - Parameters:
     ///   - queueID: the new spool file's id, or nil if the queue could not
-    ///     create one (451, the transaction is reset).
+    ///     create one (the transaction is reset).
     ///   - date: the RFC 5322 date for the Received: header, and for the
     ///     Date: and Message-ID: headers added to a message without them.
-    public mutating func messageOpened(queueID: String?, date: String) -> [SMTPServerAction] {
+    ///   - refusal: the queue's reason when there is no spool file (452
+    ///     4.3.1 when the spool is full); 451 4.3.0 when it gave none.
+    public mutating func messageOpened(queueID: String?, date: String, refusal: SMTPReply? = nil)
+        -> [SMTPServerAction]
+    {
         guard case .awaitingMessageOpen(let start) = phase else {
             if phase == .closed && discardLateMessage && queueID != nil {
                 discardLateMessage = false
@@ -192,7 +196,7 @@ public struct SMTPServerStateMachine: Sendable {
                 transaction = nil
                 phase = .command
                 // The queue's failure, not the client's: not counted.
-                actions.append(.reply(.queueFileError))
+                actions.append(.reply(refusal ?? .queueFileError))
                 return actions
             }
             actions.append(.reply(.startMailInput))
@@ -205,7 +209,7 @@ public struct SMTPServerStateMachine: Sendable {
                 if queueID != nil { actions.append(.abortMessage) }
                 transaction = nil
                 phase = .command
-                actions.append(.reply(.queueFileError))
+                actions.append(.reply(refusal ?? .queueFileError))
                 enterDiscard(chunk.size)
                 processInput(&actions)
                 return actions

@@ -328,9 +328,32 @@ final class ConfigTests: XCTestCase {
         var edited = original
         edited.privacyOptions = [.noetrn, .restrictexpand]
         edited.maxMessageSize = 3 << 30
+        edited.queueMinFree = 7 << 30
         edited.logFile = nil
         edited.logFacility = .local7
         XCTAssertEqual(try parseConfig(edited.render()).get(), edited)
+    }
+
+    func testQueueMinFreeFollowsMaxMessageSizeAndStaysAboveIt() throws {
+        XCTAssertEqual(try XCTUnwrap(parsedConfig("")).queueMinFree, 20 << 20)
+        XCTAssertEqual(try XCTUnwrap(parsedConfig("MaxMessageSize = 50m")).queueMinFree, 100 << 20)
+        let set = try XCTUnwrap(parsedConfig("MaxMessageSize = 1m\nQueueMinFree = 3m"))
+        XCTAssertEqual(set.queueMinFree, 3 << 20)
+        XCTAssertTrue(set.render().contains("\nQueueMinFree = 3M\n"))
+        XCTAssertEqual(
+            configErrors("MaxMessageSize = 4m\nQueueMinFree = 4m"),
+            ["test.conf:2: QueueMinFree: 4M is not more than MaxMessageSize (4M): a message of the largest size must fit"])
+    }
+
+    func testIPCAndWatchdogTimeouts() throws {
+        let defaults = try XCTUnwrap(parsedConfig(""))
+        XCTAssertEqual(defaults.ipcTimeout, 120)
+        XCTAssertEqual(defaults.watchdogTimeout, 60)
+        let set = try XCTUnwrap(parsedConfig("Timeout.ipc = 5s\nTimeout.watchdog = 1m"))
+        XCTAssertEqual(set.ipcTimeout, 5)
+        XCTAssertEqual(set.watchdogTimeout, 60)
+        XCTAssertEqual(configErrors("Timeout.watchdog = 1s").count, 1)
+        XCTAssertEqual(configErrors("Timeout.ipc = 0").count, 1)
     }
 
     func testRenderOfEveryPrivacySubsetRoundTrips() throws {

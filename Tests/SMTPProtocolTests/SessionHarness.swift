@@ -21,7 +21,7 @@ enum Event: Equatable, CustomStringConvertible {
     init(_ action: SMTPServerAction) {
         switch action {
         case .reply(let reply): self = .reply(String(decoding: reply.rendered, as: UTF8.self))
-        case .checkSender(let address): self = .checkSender(address)
+        case .checkSender(let address, _): self = .checkSender(address)
         case .checkRecipient(let address): self = .check(address)
         case .openMessage: self = .open
         case .writeMessageData(let bytes): self = .write(bytes)
