@@ -110,7 +110,15 @@ public struct PosternLogHandler: LogHandler {
         if let explicit { all.merge(explicit) { $1 } }
         var text = ""
         if let id = all.removeValue(forKey: "qid") { text = "\(id): " }
-        if level >= .warning && level != .notice { text += level == .warning ? "warning: " : "error: " }
+        // Postfix's convention (warning:, error:), and critical: for what
+        // an administrator must look at first (a child that keeps dying or
+        // stopped answering), so it stands out in a log file as in syslog.
+        switch level {
+        case .warning: text += "warning: "
+        case .error: text += "error: "
+        case .critical: text += "critical: "
+        default: break
+        }
         text += message.description
         if !all.isEmpty {
             text += ", " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")

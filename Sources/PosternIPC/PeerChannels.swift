@@ -24,5 +24,10 @@ public final class PeerChannels: @unchecked Sendable {
         }
     }
 
-    public func channel(_ role: Role) -> IPCChannel? { lock.withLock { channels[role] } }
+    /// The channel to `role`, if one is attached and still open: a peer
+    /// that died leaves its channel closed until the master hands over the
+    /// new one, and asking a closed channel only fails.
+    public func channel(_ role: Role) -> IPCChannel? {
+        lock.withLock { channels[role] }.flatMap { $0.closed ? nil : $0 }
+    }
 }

@@ -136,12 +136,14 @@ class Faults:
 
     ROLES = ("listener", "lookup", "queue", "local", "relay", "local-worker")
 
-    def __init__(self, d, kills: int, stops: int = 0, stop_seconds: float = 3.0, interval=(0.15, 0.6),
+    def __init__(self, d, kills: int, stops: int = 0, stop_seconds=(1.0, 8.0), interval=(0.15, 0.6),
                  seed: int | None = None):
         self.d = d
         self.kills = kills
         self.stops = stops
+        # Some stops end before the watchdog, some after (it kills those).
         self.stop_seconds = stop_seconds
+        self.stoppers: list[threading.Thread] = []
         self.interval = interval
         self.random = random.Random(seed)
         self.done: collections.Counter[str] = collections.Counter()
@@ -154,13 +156,17 @@ class Faults:
         for action in plan:
             time.sleep(self.random.uniform(*self.interval))
             if action == "stop":
-                self._stop_one()
+                t = threading.Thread(target=self._stop_one, daemon=True)
+                t.start()
+                self.stoppers.append(t)
                 continue
             kills += 1
             if kills % 10 == 0:
                 self._kill_master()
             else:
                 self._kill_one()
+        for t in self.stoppers:
+            t.join(30)
 
     def _victim(self, roles) -> tuple[str, int] | None:
         kids = self.d.children()
@@ -192,7 +198,7 @@ class Faults:
         except ProcessLookupError:
             return
         self.done[f"stop {role}"] += 1
-        time.sleep(self.stop_seconds)
+        time.sleep(self.random.uniform(*self.stop_seconds))
         try:
             os.kill(pid, signal.SIGCONT)
         except ProcessLookupError:

@@ -551,8 +551,8 @@ def test_a_child_that_keeps_dying_is_logged_and_the_others_keep_serving(start_da
 # ------------------------------------------------------------- a clean start
 
 # A line at error or critical level: "postern/ROLE[PID]: [QUEUEID: ]error: ..."
-# (LogSink writes both levels as "error: ").
-ERROR_LINE = re.compile(r"^.*\bpostern/[\w-]+\[\d+\]: (?:[0-9A-Z]{12}: )?error: .*$", re.MULTILINE)
+# or "... critical: ...".
+ERROR_LINE = re.compile(r"^.*\bpostern/[\w-]+\[\d+\]: (?:[0-9A-Z]{12}: )?(?:error|critical): .*$", re.MULTILINE)
 
 
 def self_signed_certificate(d) -> None:
