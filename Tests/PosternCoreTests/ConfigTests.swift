@@ -342,7 +342,9 @@ final class ConfigTests: XCTestCase {
         XCTAssertTrue(set.render().contains("\nQueueMinFree = 3M\n"))
         XCTAssertEqual(
             configErrors("MaxMessageSize = 4m\nQueueMinFree = 4m"),
-            ["test.conf:2: QueueMinFree: 4M is not more than MaxMessageSize (4M): a message of the largest size must fit"])
+            [
+                "test.conf:2: QueueMinFree: 4M is not more than MaxMessageSize (4M): a message of the largest size must fit"
+            ])
     }
 
     func testIPCAndWatchdogTimeouts() throws {
