@@ -39,6 +39,9 @@ public final class IPCChannel: @unchecked Sendable {
     /// listener aborts a spool file the queue opened too late); by default
     /// its descriptors are closed.
     private var lateResponseHandler: ((Frame) -> Void)?
+    /// Registered with the deadline thread (once, at the first request with
+    /// a deadline; it lets go of the channel when it is closed).
+    private var watched = false
     private var isClosed = false
     /// The descriptor has been closed; its number may already belong to
     /// another channel, so nothing may touch it any more.
@@ -66,15 +69,20 @@ public final class IPCChannel: @unchecked Sendable {
         _ message: IPCMessage, descriptors: [Int32] = [], timeout: Double? = nil,
         completion: @escaping (Result<Frame, IPCError>) -> Void
     ) {
+        var startWatching = false
         let id: UInt32? = lock.withLock {
             if isClosed { return nil }
             let id = nextRequestID
             nextRequestID = nextRequestID == UInt32.max ? 1 : nextRequestID + 1
             pending[id] = completion
-            if let timeout { deadlines[id] = MonotonicClock.now() + timeout }
+            if let timeout {
+                deadlines[id] = MonotonicClock.now() + timeout
+                startWatching = !watched
+                watched = true
+            }
             return id
         }
-        if timeout != nil { IPCDeadlines.shared.watch(self) }
+        if startWatching { IPCDeadlines.shared.watch(self) }
         guard let id else {
             completion(.failure(.closed))
             return
@@ -95,10 +103,10 @@ public final class IPCChannel: @unchecked Sendable {
         lock.withLock { lateResponseHandler = handler }
     }
 
-    /// Fails the requests whose deadline has passed; true while the
-    /// channel still has requests with deadlines (called by IPCDeadlines).
+    /// Fails the requests whose deadline has passed; false once the
+    /// channel is closed, when it needs watching no more (IPCDeadlines).
     func expireOverdue(now: Double) -> Bool {
-        let (overdue, watching): ([(Result<Frame, IPCError>) -> Void], Bool) = lock.withLock {
+        let (overdue, open): ([(Result<Frame, IPCError>) -> Void], Bool) = lock.withLock {
             var due: [(Result<Frame, IPCError>) -> Void] = []
             for (id, deadline) in deadlines where deadline <= now {
                 deadlines[id] = nil
@@ -107,10 +115,10 @@ public final class IPCChannel: @unchecked Sendable {
                     expired.insert(id)
                 }
             }
-            return (due, !deadlines.isEmpty && !isClosed)
+            return (due, !isClosed)
         }
         overdue.forEach { $0(.failure(.timedOut)) }
-        return watching
+        return open
     }
 
     private func write(_ bytes: [UInt8], descriptors: [Int32]) throws(IPCError) {

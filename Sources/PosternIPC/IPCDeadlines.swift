@@ -3,8 +3,9 @@ import PosternCore
 
 /// The one thread per process that fails requests whose deadline has
 /// passed (`IPCChannel.request(timeout:)`). A quarter-second tick is
-/// plenty for deadlines of seconds and costs nothing while no request
-/// with a deadline is pending: the thread sleeps until one is.
+/// plenty for deadlines of seconds; it looks at the channels that ever
+/// asked with a deadline (a handful per process) until they close, and
+/// sleeps while there are none.
 final class IPCDeadlines: @unchecked Sendable {
     static let shared = IPCDeadlines()
     static let tick = 0.25
@@ -28,9 +29,9 @@ final class IPCDeadlines: @unchecked Sendable {
             let watched = lock.wait(until: .infinity) { channels.isEmpty ? nil : Array(channels.values) } ?? []
             usleep(UInt32(Self.tick * 1_000_000))
             let now = MonotonicClock.now()
-            let idle = watched.filter { !$0.expireOverdue(now: now) }
+            let closed = watched.filter { !$0.expireOverdue(now: now) }
             lock.withLock {
-                for channel in idle { channels[ObjectIdentifier(channel)] = nil }
+                for channel in closed { channels[ObjectIdentifier(channel)] = nil }
             }
         }
     }

@@ -152,9 +152,9 @@ struct MboxJournal {
 
     func close() { MboxSystem.close(fd) }
 
-    /// The newest complete line.
+    /// The newest complete line (a line is at most about 250 bytes).
     func last() -> Entry? {
-        entries(tail: 2048).last
+        entries(tail: 1024).last
     }
 
     /// The newest line for `id`.

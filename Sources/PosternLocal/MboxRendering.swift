@@ -115,8 +115,8 @@ struct MboxDigest: Equatable {
 
     init() {}
 
-    init(of bytes: some Collection<UInt8>) {
-        add(Array(bytes))
+    init(of bytes: [UInt8]) {
+        add(bytes)
     }
 
     init(length: Int, head: [UInt8], hash: UInt64) {
@@ -146,6 +146,6 @@ struct MboxDigest: Equatable {
         guard prefix[0..<compared].elementsEqual(head[0..<compared]) else { return false }
         let hashed = min(length, Self.hashedLength)
         guard prefix.count >= hashed else { return true }
-        return MboxDigest(of: prefix.prefix(hashed)).hash == hash
+        return MboxDigest(of: Array(prefix.prefix(hashed))).hash == hash
     }
 }

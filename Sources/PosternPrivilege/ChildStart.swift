@@ -97,12 +97,12 @@ public struct MasterHandlers {
     /// the role does its work, so that the answer proves that place is
     /// alive, not only the thread that reads the master channel. By default
     /// it answers at once: a stopped or wedged process still cannot.
-    public var health: (@escaping () -> Void) -> Void
+    public var health: (@escaping @Sendable () -> Void) -> Void
 
     public init(
         attach: @escaping (Role, Int32) -> Void, reload: @escaping (PosternConfig) -> Void = { _ in },
         shutdown: @escaping () -> Void = { exit(0) }, other: @escaping (Frame) -> Void = { _ in },
-        health: @escaping (@escaping () -> Void) -> Void = { $0() }
+        health: @escaping (@escaping @Sendable () -> Void) -> Void = { $0() }
     ) {
         self.attach = attach
         self.reload = reload

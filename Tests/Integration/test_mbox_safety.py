@@ -6,15 +6,13 @@ the mailbox exactly as it was (no truncated message)."""
 from __future__ import annotations
 
 import grp
-import os
 import pathlib
-import pwd
-import subprocess
 
 import pytest
 
 from daemon import make_message, unique_token, wait_until
 from smtp_client import fresh_daemon
+from tmpfs import mount_tmpfs, unmount
 
 
 @pytest.fixture(scope="module")
@@ -23,19 +21,15 @@ def full(postern_bin):
 
     def small_mail_directory(jail):
         mail = pathlib.Path(jail.prefix) / "var/mail"
-        result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=2775", "tmpfs", str(mail)],
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+        mount_tmpfs(mail, "256k", 0o2775, gid=grp.getgrnam("mail").gr_gid)
         mounted.append(mail)
-        os.chown(mail, 0, grp.getgrnam("mail").gr_gid)
 
     try:
         with fresh_daemon(postern_bin, before_start=small_mail_directory) as d:
             yield d
     finally:
         for path in mounted:
-            subprocess.run(["umount", "-l", str(path)], capture_output=True)
+            unmount(path)
 
 
 def send(d, to: str, text: str) -> None:

@@ -17,13 +17,13 @@ import pathlib
 import pwd
 import re
 import signal
-import subprocess
 import time
 
 import pytest
 
 from daemon import make_message, unique_token, wait_until
 from smtp_client import SMTPConn, dot_stuff, fresh_daemon, next_source
+from tmpfs import mount_tmpfs, unmount
 
 MIB = 1 << 20
 
@@ -37,13 +37,9 @@ def small_spool(postern_bin):
 
     def mount_spool(jail):
         spool = pathlib.Path(jail.prefix) / "var/spool/postern"
-        result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m,mode=0700", "tmpfs", str(spool)],
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
-        mounted.append(spool)
         queue = pwd.getpwnam("postern-queue")
-        os.chown(spool, queue.pw_uid, queue.pw_gid)
+        mount_tmpfs(spool, "24m", 0o700, queue.pw_uid, queue.pw_gid)
+        mounted.append(spool)
 
     try:
         with fresh_daemon(postern_bin, {"MaxMessageSize": "2m", "QueueMinFree": "4m"},
@@ -51,7 +47,7 @@ def small_spool(postern_bin):
             yield d
     finally:
         for path in mounted:
-            subprocess.run(["umount", "-l", str(path)], capture_output=True)
+            unmount(path)
 
 
 class Filler:

@@ -323,7 +323,7 @@ final class Run {
                 if reply == .synchronizationError { sawSynchronizationError = true }
                 if reply == .inputOverflow(hostname) { sawOverflow = true }
                 if reply == .bye { check(index + 1 < actions.count && actions[index + 1] == .close, "221 not closing") }
-            case .checkSender(let address):
+            case .checkSender(let address, _):
                 checkAddress(address, context: "sender")
                 request(.sender)
                 events.append(.checkSender(address))
