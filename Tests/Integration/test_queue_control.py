@@ -200,8 +200,10 @@ def test_kill_9_of_the_queue_while_1000_messages_flow_loses_none(postern_bin):
         for t in threads:
             t.start()
         kills = 0
+        # Often enough to land several kills while the load runs: a queue
+        # restart no longer slows the clients (the listener waits for it).
         while any(t.is_alive() for t in threads) and kills < 5:
-            time.sleep(random.uniform(0.5, 1.5))
+            time.sleep(random.uniform(0.2, 0.6))
             pid = d.children().get("queue")
             if pid:
                 os.kill(pid, 9)
