@@ -26,6 +26,9 @@ public enum IPCCloseReason: Sendable, Equatable {
 /// the response with that id arrives, or with `.closed` if the channel ends.
 public final class IPCChannel: @unchecked Sendable {
     public let peer: Role
+    /// This process's role: with `peer`, the edge every received frame's
+    /// kind must travel (`IPCMessage.Kind.spec`).
+    public let local: Role
     public let fd: Int32
     private let lock = Lock()
     private var nextRequestID: UInt32 = 1
@@ -47,9 +50,10 @@ public final class IPCChannel: @unchecked Sendable {
     /// another channel, so nothing may touch it any more.
     private var descriptorReleased = false
 
-    public init(fd: Int32, peer: Role) {
+    public init(fd: Int32, peer: Role, local: Role) {
         self.fd = fd
         self.peer = peer
+        self.local = local
     }
 
     // MARK: sending
@@ -162,8 +166,11 @@ public final class IPCChannel: @unchecked Sendable {
             received.forEach { _ = close($0) }
             throw .violation(.frameTooLarge(n))
         }
-        do {
+        do throws(IPCDecodeError) {
             let decoded = try FrameCodec.decode(Array(buffer.prefix(n)), descriptorCount: received.count)
+            guard decoded.message.kind.travels(from: peer, to: local) else {
+                throw IPCDecodeError.notOnThisEdge(decoded.message.kind.rawValue)
+            }
             return Frame(
                 message: decoded.message, requestID: decoded.requestID, isResponse: decoded.isResponse,
                 descriptors: received)

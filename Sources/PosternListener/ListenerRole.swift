@@ -12,22 +12,22 @@ import PosternPrivilege
 /// message into a spool file whose descriptor the queue handed it. It can
 /// open no file, reach no map, and hold no secret.
 public enum ListenerRole {
+    public static let manifest = RoleManifest(
+        role: .listener, identity: .systemUser("postern-smtpd"), root: .emptyDirectory,
+        peers: [.lookup, .queue], handedOver: [.listeningSockets],
+        job: "SMTP on the listening sockets; asks the lookup every policy question, streams messages into spool files")
+
     public static func run(_ start: ChildStart) -> Never {
-        let account = start.account(for: .listener)
         // The key is read as root, before the chroot; afterwards this
         // process could not open it again, nor anything else.
         let tls = loadTLS(start.config.security, logger: start.logger)
-        start.drop(PrivilegeDrop(account: account, chrootDirectory: start.config.emptyDirectory))
+        start.dropPrivileges()
         // Threads only after the drop: capabilities are per thread.
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
         let server = SMTPServer(config: start.config, group: group, logger: start.logger, tlsContext: tls)
         start.serveMaster(
             MasterHandlers(
                 attach: { role, fd in
-                    guard role == .lookup || role == .queue else {
-                        close(fd)
-                        return
-                    }
                     let channel = start.openPeer(role, fd: fd) { channel, frame in
                         // The queue's report of the spool's free space is
                         // the one message a peer sends unasked.

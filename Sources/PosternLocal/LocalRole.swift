@@ -10,6 +10,14 @@ import PosternPrivilege
 /// requests from the queue only, and writes no file itself. Each delivery is
 /// done by a worker process that has become the recipient user first.
 public enum LocalRole {
+    /// SETUID and SETGID to become each recipient in a worker, SYS_CHROOT
+    /// for a file worker's SafeFileEnvironment, DAC_READ_SEARCH to read a
+    /// `.forward` in a private home, CHOWN to hand a created file over.
+    public static let manifest = RoleManifest(
+        role: .local, identity: .root, root: .none,
+        capabilities: [.setuid, .setgid, .sysChroot, .dacReadSearch, .chown],
+        peers: [.queue], job: "local delivery: expands aliases, runs a worker per recipient user")
+
     public static func run(_ start: ChildStart) -> Never {
         let mailGroup: gid_t
         do {
@@ -18,8 +26,7 @@ public enum LocalRole {
             start.logger.critical("\(error)")
             exit(1)
         }
-        start.drop(
-            PrivilegeDrop(account: nil, groups: [], chrootDirectory: nil, keep: localDeliveryCapabilities))
+        start.dropPrivileges()
         let pool = WorkerPool(
             config: start.config, mailGroup: mailGroup, logMode: start.logMode, logger: start.logger)
         let aliases = LocalAliases(config: start.config, logger: start.logger)
@@ -72,10 +79,6 @@ final class LocalService: @unchecked Sendable {
     }
 
     func attach(_ role: Role, fd: Int32) {
-        guard role == .queue else {
-            close(fd)
-            return
-        }
         let channel = start.openPeer(role, fd: fd) { [self] channel, frame in handle(frame, from: channel) }
         peers.replace(role, with: channel)
     }

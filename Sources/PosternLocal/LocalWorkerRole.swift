@@ -14,11 +14,17 @@ import PosternPrivilege
 /// which `local` does not hold): with a non-zero uid, empty permitted and
 /// effective sets and no_new_privs, nothing it executes can regain them.
 public enum LocalWorkerRole {
+    /// Spawned by `local`, not by the master; a file worker chroots into
+    /// SafeFileEnvironment before it becomes the recipient.
+    public static let manifest = RoleManifest(
+        role: .localWorker, identity: .recipient, root: .none, peers: [.local],
+        job: "writes one user's mail (mbox, Maildir, pipes, files), as that user")
+
     public static func run(logMode: String) -> Never {
         ChildStart.bootstrapLog(role: .localWorker, logMode: logMode)
         let logger = PosternLog.logger
         _ = close(0)
-        let channel = IPCChannel(fd: ChildStart.masterChannelFD, peer: .local)
+        let channel = IPCChannel(fd: ChildStart.masterChannelFD, peer: .local, local: .localWorker)
         let identity: WorkerIdentity
         do {
             guard let frame = try channel.receive(), case .assignWorker(let id) = frame.message else {

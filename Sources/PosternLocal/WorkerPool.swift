@@ -189,7 +189,7 @@ final class WorkerPool: @unchecked Sendable {
                 close(mine)
                 throw error
             }
-            let channel = IPCChannel(fd: mine, peer: .localWorker)
+            let channel = IPCChannel(fd: mine, peer: .localWorker, local: .local)
             try channel.send(.assignWorker(identity))
             let worker = Worker(user: user, pid: pid, channel: channel, now: MonotonicClock.now())
             channel.start(

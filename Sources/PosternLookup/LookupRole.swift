@@ -14,8 +14,12 @@ import PosternPrivilege
 /// initialized before the chroot, as it loads its plugins then; the
 /// sasldb and the saslauthd socket live inside the root.
 public enum LookupRole {
+    public static let manifest = RoleManifest(
+        role: .lookup, identity: .systemUser("postern-lookup"), root: .configDirectory,
+        peers: [.listener, .queue, .relay], handedOver: [.userDatabase],
+        job: "every policy decision (maps, DNS, SMTP AUTH through Cyrus SASL), routes for the relay")
+
     public static func run(_ start: ChildStart) -> Never {
-        let account = start.account(for: .lookup)
         let resolvConf = MapFiles.read("/etc/resolv.conf", logger: start.logger) ?? ""
         // Cyrus loads its plugins from /usr/lib/.../sasl2: before the chroot.
         let saslSettings = SASLSettings(config: start.config, root: start.config.configDirectory)
@@ -26,7 +30,7 @@ public enum LookupRole {
             start.logger.error("SMTP AUTH unavailable: \(error)")
             saslStarted = false
         }
-        start.drop(PrivilegeDrop(account: account, chrootDirectory: start.config.configDirectory))
+        start.dropPrivileges()
         // Threads only from here on: capabilities and no_new_privs are per thread.
         let authenticator =
             saslStarted
@@ -40,10 +44,6 @@ public enum LookupRole {
         start.serveMaster(
             MasterHandlers(
                 attach: { role, fd in
-                    guard role == .listener || role == .queue || role == .relay else {
-                        close(fd)
-                        return
-                    }
                     let channel = start.openPeer(role, fd: fd) { channel, frame in
                         state.handle(frame, from: channel)
                     }

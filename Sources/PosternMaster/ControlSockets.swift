@@ -1,5 +1,6 @@
 import Glibc
 import PosternCore
+import PosternIPC
 
 /// The queue's control sockets, made by the master as root in the run
 /// directory and handed to the queue process, which serves them. Who may
@@ -10,9 +11,6 @@ import PosternCore
 enum ControlSockets {
     static let adminName = "queue.sock"
     static let publicName = "mailq.sock"
-    /// The `listenSocket` addresses the queue knows them by.
-    static let adminAddress = "control-admin"
-    static let publicAddress = "control-public"
 
     enum Failure: Error, CustomStringConvertible {
         case call(String, path: String, errno: Int32)
@@ -26,14 +24,14 @@ enum ControlSockets {
         }
     }
 
-    /// Both sockets, as (address, fd).
-    static func bind(runDirectory: String, adminGroup: String) throws(Failure) -> [(String, Int32)] {
+    /// Both sockets, each with who may use it.
+    static func bind(runDirectory: String, adminGroup: String) throws(Failure) -> [(ControlSocketAccess, Int32)] {
         guard let group = getgrnam(adminGroup) else { throw .unknownGroup(adminGroup) }
         let gid = group.pointee.gr_gid
         let admin = try bind(runDirectory + "/" + adminName, mode: 0o660, gid: gid)
         do {
             let everyone = try bind(runDirectory + "/" + publicName, mode: 0o666, gid: 0)
-            return [(adminAddress, admin), (publicAddress, everyone)]
+            return [(.admin, admin), (.everyone, everyone)]
         } catch {
             close(admin)
             throw error

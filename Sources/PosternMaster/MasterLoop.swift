@@ -78,7 +78,7 @@ extension Master {
             case .pong(let number):
                 healthAnswered(number, by: record)
             case .peerViolation(let offender, let reason)
-            where !Edge.allCases.contains(where: { $0.touches(record.role) && $0.peer(of: record.role) == offender }):
+            where !arePeers(record.role, offender):
                 // A child may only accuse a peer it shares a socketpair with:
                 // otherwise one compromised child could have any other killed.
                 logger.error(

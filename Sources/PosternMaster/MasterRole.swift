@@ -24,18 +24,31 @@ public final class Master {
     var listenFDs: [(ListenAddress, Int32)] = []
     /// The queue's control sockets (`ControlSockets`), handed to every
     /// queue process the master starts.
-    var controlFDs: [(String, Int32)] = []
+    var controlFDs: [(ControlSocketAccess, Int32)] = []
     var children: [Role: ChildRecord] = [:]
+    /// What each child may touch, in the order they are started.
+    let roles: [RoleManifest]
+    /// The socketpairs between children, from the manifests.
+    let edges: [(Role, Role)]
     var signalFD: Int32 = -1
     var shutdownPhases: [[Role]] = []
     var phaseDeadline: Double = 0
     var shuttingDown = false
 
-    public init(configPath: String, config: PosternConfig, debug: Bool) {
+    public init(configPath: String, config: PosternConfig, debug: Bool, roles: [RoleManifest]) {
         self.configPath = configPath
         self.config = config
         self.debug = debug
         self.logger = PosternLog.logger
+        self.roles = roles
+        self.edges = RoleManifests.edges(roles)
+    }
+
+    func manifest(of role: Role) -> RoleManifest? { roles.first { $0.role == role } }
+
+    /// The peer `role` shares a socketpair with, by the manifests.
+    func arePeers(_ a: Role, _ b: Role) -> Bool {
+        edges.contains { ($0.0 == a && $0.1 == b) || ($0.0 == b && $0.1 == a) }
     }
 
     /// Runs until SIGTERM; returns the exit status.
@@ -51,9 +64,14 @@ public final class Master {
             return 1
         }
         openLog()
+        let problems = RoleManifests.inconsistencies(roles)
+        guard problems.isEmpty else {
+            logger.critical("the role manifests disagree: \(problems.joined(separator: "; "))")
+            return 1
+        }
         do {
-            for role in Role.supervised {
-                if let name = role.systemUser { _ = try SystemAccount.lookup(name) }
+            for manifest in roles {
+                if let name = manifest.systemUser { _ = try SystemAccount.lookup(name) }
             }
         } catch {
             logger.critical("\(error)")
@@ -75,9 +93,8 @@ public final class Master {
         }
         writePidFile()
         logger.info("starting, listen=\(config.listen.map(\.description).joined(separator: " "))")
-        for role in Role.supervised { children[role] = ChildRecord(role: role) }
-        // The queue and lookup first, so the listener finds its peers.
-        for role in Role.supervised { spawn(role) }
+        for manifest in roles { children[manifest.role] = ChildRecord(role: manifest.role) }
+        for manifest in roles { spawn(manifest.role) }
         return loop()
     }
 
@@ -121,7 +138,7 @@ public final class Master {
     // MARK: spawning
 
     func spawn(_ role: Role) {
-        guard let record = children[role] else { return }
+        guard let record = children[role], let manifest = manifest(of: role) else { return }
         let masterEnd: Int32
         let childEnd: Int32
         do {
@@ -146,23 +163,28 @@ public final class Master {
             record.state = .waiting(restartAt: MonotonicClock.now() + record.restartDelay(now: MonotonicClock.now()))
             return
         }
-        let channel = IPCChannel(fd: masterEnd, peer: role)
+        let channel = IPCChannel(fd: masterEnd, peer: role, local: .master)
         record.state = .running(pid: pid, channel: channel)
         record.channelAtEOF = false
         record.health = ChildHealth()
         record.startedAt = MonotonicClock.now()
         logger.info("started \(role.rawValue), pid=\(pid)")
         send(.configure(text: config.render()), to: record)
-        if role == .listener {
-            for (address, fd) in listenFDs { send(.listenSocket(address: address.description), to: record, fds: [fd]) }
+        for handover in manifest.handedOver {
+            switch handover {
+            case .listeningSockets:
+                for (address, fd) in listenFDs {
+                    send(.listenSocket(address: address.description), to: record, fds: [fd])
+                }
+            case .userDatabase:
+                sendUserDatabase(to: record)
+            case .controlSockets:
+                for (access, fd) in controlFDs { send(.controlSocket(access), to: record, fds: [fd]) }
+            }
         }
-        if role == .lookup { sendUserDatabase(to: record) }
-        if role == .queue {
-            for (address, fd) in controlFDs { send(.listenSocket(address: address), to: record, fds: [fd]) }
-        }
-        for edge in Edge.allCases where edge.touches(role) {
-            guard let peerRole = edge.peer(of: role), let peer = children[peerRole] else { continue }
-            guard peer.isRunning else { continue }  // the peer gets a fresh pair when it starts
+        for peerRole in manifest.peers where arePeers(role, peerRole) {
+            // A peer not running gets a fresh pair when it starts.
+            guard let peer = children[peerRole], peer.isRunning else { continue }
             do {
                 let (mine, theirs) = try ChildSpawn.socketPair()
                 send(.attachPeer(peerRole), to: record, fds: [mine])
@@ -170,7 +192,7 @@ public final class Master {
                 close(mine)
                 close(theirs)
             } catch {
-                logger.error("cannot create \(edge.rawValue) channel: \(error)")
+                logger.error("cannot create the \(role.rawValue)-\(peerRole.rawValue) channel: \(error)")
             }
         }
     }

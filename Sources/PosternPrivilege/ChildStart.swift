@@ -12,7 +12,8 @@ public struct ChildStart {
     /// Descriptor numbers fixed by the master's spawn (pst_spawn's table).
     public static let masterChannelFD: Int32 = 3
 
-    public let role: Role
+    public let manifest: RoleManifest
+    public var role: Role { manifest.role }
     public let master: IPCChannel
     public let configText: String
     public let config: PosternConfig
@@ -21,12 +22,13 @@ public struct ChildStart {
     public let logMode: String
 
     /// `logMode` is the argument the master passes: "stderr" or "syslog:FACILITY".
-    public static func begin(role: Role, logMode: String) -> ChildStart {
+    public static func begin(manifest: RoleManifest, logMode: String) -> ChildStart {
+        let role = manifest.role
         bootstrapLog(role: role, logMode: logMode)
         let logger = PosternLog.logger
         // No stdin: nothing a child does reads a terminal.
         _ = close(0)
-        let master = IPCChannel(fd: masterChannelFD, peer: .master)
+        let master = IPCChannel(fd: masterChannelFD, peer: .master, local: role)
         let text: String
         do {
             guard let frame = try master.receive(), case .configure(let t) = frame.message else {
@@ -41,7 +43,8 @@ public struct ChildStart {
         switch ConfigLoader.parse(text: text, file: "(from master)", checkFileSystem: false) {
         case .success(let config):
             return ChildStart(
-                role: role, master: master, configText: text, config: config, logger: logger, logMode: logMode)
+                manifest: manifest, master: master, configText: text, config: config, logger: logger,
+                logMode: logMode)
         case .failure(let errors):
             logger.error("configuration refused: \(errors)")
             exit(1)
@@ -66,18 +69,28 @@ public struct ChildStart {
         }
     }
 
-    /// Resolves a role's system user or exits.
-    public func account(for role: Role) -> SystemAccount {
-        guard let name = role.systemUser else {
-            logger.critical("role \(role.rawValue) has no system user")
+    /// The drop the manifest declares: its user (resolved now, before the
+    /// chroot hides the user database), its root, its capabilities.
+    public func dropPrivileges() {
+        var account: SystemAccount?
+        switch manifest.identity {
+        case .systemUser(let name):
+            do {
+                account = try SystemAccount.lookup(name)
+            } catch {
+                logger.critical("\(error)")
+                exit(1)
+            }
+        case .root:
+            account = nil
+        case .recipient:
+            logger.critical("a \(role.rawValue) drops to its recipient itself")
             exit(1)
         }
-        do {
-            return try SystemAccount.lookup(name)
-        } catch {
-            logger.critical("\(error)")
-            exit(1)
-        }
+        drop(
+            PrivilegeDrop(
+                account: account, chrootDirectory: manifest.root.path(in: config),
+                keep: manifest.capabilities.map(\.value)))
     }
 
     /// Tells the master a peer broke the protocol; the master restarts it.
@@ -118,11 +131,18 @@ extension ChildStart {
     public func serveMaster(_ handlers: MasterHandlers) {
         let logger = self.logger
         let master = self.master
+        let manifest = self.manifest
         master.start(
             onRequest: { frame in
                 switch frame.message {
                 case .attachPeer(let role):
                     guard let fd = frame.descriptors.first else { return }
+                    // Only the peers the manifest names, whatever is sent.
+                    guard manifest.peers.contains(role) else {
+                        logger.error("the master handed over a channel to \(role.rawValue), not a peer; closed")
+                        close(fd)
+                        return
+                    }
                     handlers.attach(role, fd)
                 case .reload(let text):
                     switch ConfigLoader.parse(text: text, file: "(from master)", checkFileSystem: false) {
@@ -149,7 +169,7 @@ extension ChildStart {
         _ role: Role, fd: Int32, onRequest: @escaping (IPCChannel, Frame) -> Void,
         onClose: @escaping (IPCChannel) -> Void = { _ in }
     ) -> IPCChannel {
-        let channel = IPCChannel(fd: fd, peer: role)
+        let channel = IPCChannel(fd: fd, peer: role, local: self.role)
         channel.start(
             onRequest: { frame in onRequest(channel, frame) },
             onClose: { [self] reason in

@@ -1,6 +1,7 @@
 import CCap
 import CShims
 import Glibc
+import PosternCore
 
 public enum PrivilegeError: Error, CustomStringConvertible, Sendable {
     case unknownUser(String)
@@ -59,13 +60,18 @@ public struct SystemAccount: Sendable, Equatable {
     }
 }
 
-/// The capabilities the local-delivery process keeps (DESIGN.md §1): enough
-/// to become a recipient user, chroot into SafeFileEnvironment, read a
-/// `.forward` in a private home, and hand a created file to its owner.
-public let localDeliveryCapabilities: [cap_value_t] = [
-    cap_value_t(CAP_SETUID), cap_value_t(CAP_SETGID), cap_value_t(CAP_SYS_CHROOT),
-    cap_value_t(CAP_DAC_READ_SEARCH), cap_value_t(CAP_CHOWN),
-]
+extension Capability {
+    /// libcap's number for it.
+    public var value: cap_value_t {
+        switch self {
+        case .setuid: return cap_value_t(CAP_SETUID)
+        case .setgid: return cap_value_t(CAP_SETGID)
+        case .sysChroot: return cap_value_t(CAP_SYS_CHROOT)
+        case .dacReadSearch: return cap_value_t(CAP_DAC_READ_SEARCH)
+        case .chown: return cap_value_t(CAP_CHOWN)
+        }
+    }
+}
 
 /// The one privilege drop every child performs, in the order that works on
 /// Linux (PRIVSEP-NOTES.md), while the process is still single-threaded:

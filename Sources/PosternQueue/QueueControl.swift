@@ -12,10 +12,7 @@ import PosternIPC
 /// one the listing unless `restrictmailq`, a queue run unless
 /// `restrictqrun`. The peer's uid and pid (SO_PEERCRED) go into the log.
 extension QueueService {
-    enum ControlAccess {
-        case admin
-        case everyone
-    }
+    typealias ControlAccess = ControlSocketAccess
 
     /// Serves one control socket on a thread of its own: each connection is
     /// one short command, read with a timeout, answered from `state`.

@@ -10,9 +10,13 @@ import PosternPrivilege
 /// directory fsync) before the listener may answer 250, and hands delivery
 /// processes read-only descriptors, never paths.
 public enum QueueRole {
+    public static let manifest = RoleManifest(
+        role: .queue, identity: .systemUser("postern-queue"), root: .queueDirectory,
+        peers: [.listener, .local, .relay, .lookup], handedOver: [.controlSockets],
+        job: "the spool: commits, scheduling, retries, notices, queue control")
+
     public static func run(_ start: ChildStart) -> Never {
-        let account = start.account(for: .queue)
-        start.drop(PrivilegeDrop(account: account, chrootDirectory: start.config.queueDirectory))
+        start.dropPrivileges()
         let spool: Spool
         do {
             spool = try Spool(root: "/")
@@ -29,13 +33,11 @@ public enum QueueRole {
                 shutdown: { queue.drainAndExit(timeout: start.config.shutdownTimeout) },
                 other: { frame in
                     // The control sockets the master made (ControlSockets).
-                    guard case .listenSocket(let address) = frame.message, let fd = frame.descriptors.first,
-                        address == "control-admin" || address == "control-public"
-                    else {
+                    guard case .controlSocket(let access) = frame.message, let fd = frame.descriptors.first else {
                         frame.descriptors.forEach { _ = close($0) }
                         return
                     }
-                    queue.serveControl(fd: fd, access: address == "control-admin" ? .admin : .everyone)
+                    queue.serveControl(fd: fd, access: access)
                 },
                 // The state queue owns every message: it must be moving.
                 health: { answer in queue.state.async(answer) }))

@@ -66,10 +66,6 @@ final class QueueService: @unchecked Sendable {
     }
 
     func attach(_ role: Role, fd: Int32) {
-        guard role == .listener || role == .local || role == .relay || role == .lookup else {
-            close(fd)
-            return
-        }
         let channel = start.openPeer(
             role, fd: fd,
             onRequest: { [self] channel, frame in

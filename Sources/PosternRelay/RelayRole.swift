@@ -9,10 +9,13 @@ import PosternPrivilege
 /// results go to and from the queue, and what it needs from the file system
 /// (the CA bundle for outbound TLS) is loaded before the chroot.
 public enum RelayRole {
+    public static let manifest = RoleManifest(
+        role: .relay, identity: .systemUser("postern-relay"), root: .emptyDirectory,
+        peers: [.queue, .lookup], job: "remote delivery: the SMTP client and outbound TLS")
+
     public static func run(_ start: ChildStart) -> Never {
-        let account = start.account(for: .relay)
         let startTLS = OutboundTLS.prepare(config: start.config, logger: start.logger)
-        start.drop(PrivilegeDrop(account: account, chrootDirectory: start.config.emptyDirectory))
+        start.dropPrivileges()
         // Threads only after the drop: capabilities and no_new_privs are per thread.
         let service = RelayService(start: start, startTLS: startTLS)
         start.serveMaster(

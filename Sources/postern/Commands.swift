@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import PosternCore
 import PosternListener
+import PosternLocal
 import PosternMaster
 
 struct PosternCommand: ParsableCommand {
@@ -31,7 +32,7 @@ struct Daemon: ParsableCommand {
             fputs("\(errors)\n", stderr)
             throw ExitCode(1)
         case .success(let config):
-            let status = Master(configPath: options.config, config: config, debug: debug).run()
+            let status = Master(configPath: options.config, config: config, debug: debug, roles: supervisedRoles).run()
             throw ExitCode(status)
         }
     }
@@ -50,6 +51,12 @@ struct Check: ParsableCommand {
             throw ExitCode(1)
         case .success(let config):
             print(config.render(), terminator: "")
+            // What each process would run as and may touch, from the
+            // role manifests, with this configuration's paths.
+            print("# Processes:")
+            for manifest in supervisedRoles + [LocalWorkerRole.manifest] {
+                print("#   \(manifest.describe(in: config))")
+            }
             // The maps: a line with an error is ignored by the daemon, so
             // check says so and fails.
             let mapErrors = MapCheck.checkAll(config)

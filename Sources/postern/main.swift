@@ -18,7 +18,8 @@ func runChild(_ arguments: [String]) -> Never {
     }
     let logMode = arguments[3]
     if role == .localWorker { LocalWorkerRole.run(logMode: logMode) }
-    let start = ChildStart.begin(role: role, logMode: logMode)
+    guard let manifest = supervisedRoles.first(where: { $0.role == role }) else { exit(2) }
+    let start = ChildStart.begin(manifest: manifest, logMode: logMode)
     switch role {
     case .listener: ListenerRole.run(start)
     case .lookup: LookupRole.run(start)
@@ -28,6 +29,12 @@ func runChild(_ arguments: [String]) -> Never {
     case .master, .localWorker: exit(2)
     }
 }
+
+/// The roles the master spawns, in the order it starts them: the queue and
+/// the lookup first, so that the listener finds its peers.
+let supervisedRoles = [
+    LookupRole.manifest, QueueRole.manifest, LocalRole.manifest, RelayRole.manifest, ListenerRole.manifest,
+]
 
 let arguments = CommandLine.arguments
 if arguments.count > 1 && arguments[1] == Role.childArgument {

@@ -146,24 +146,27 @@ def test_a_delivery_whose_answer_was_lost_is_not_repeated(start_daemon):
 
 
 def test_a_copy_cut_short_by_a_killed_worker_is_replaced_by_a_whole_one(start_daemon):
+    """The worker is killed while it appends a 4 MB message: whatever it
+    had written is cut off by the next writer (or, had it finished, found
+    by the repeat), and exactly one whole copy ends up in the mailbox."""
     d = start_daemon()
     d.wait_ready()
+    d.deliver_and_wait("pt-alice")  # the user's worker is running now
+    workers = d.workers()
+    assert len(workers) == 1, workers
     box = d.mbox_path("pt-alice")
-    before = box.stat().st_size if box.exists() else 0
+    before = box.stat().st_size
     token = unique_token("torn")
+    offset = len(d.log())
     assert d.send(["pt-alice@example.test"], big_message(token)) == {}
     wait_growing(box, before)
-    workers = d.workers()
-    assert workers, "no delivery worker"
-    for pid in workers:
-        os.kill(pid, signal.SIGKILL)
-    size_after_kill = box.stat().st_size
-    wait_until(lambda: "interrupted delivery" in d.log() or d.mbox("pt-alice").count(f"token={token}") == 1, 30,
-               what="the retry\n" + d.diagnostics())
+    os.kill(workers[0], signal.SIGKILL)
     text = d.wait_for_mbox("pt-alice", lambda t: t.count(f"token={token}") == 1 and t.endswith("\n\n"), timeout=30)
     time.sleep(1)
     text = d.mbox("pt-alice")
     assert text.count(f"token={token}") == 1
     assert text.count(f"Message-ID: <{token}@client.test>") == 1, "a partial copy is left"
-    if size_after_kill < before + BIG:
-        assert "cut off" in d.log() and "an interrupted delivery" in d.log(), d.diagnostics()
+    log = d.log_since(offset)
+    if "4.3.0 delivery worker ended" in log:
+        # Interrupted: a partial copy was cut off, or the whole one found.
+        assert "an interrupted delivery" in log or "already in the mailbox" in log, log

@@ -63,6 +63,7 @@ final class FrameCodecTests: XCTestCase {
             .committed(id),
             .abortMessage(id),
             .spoolSpace(freeBytes: 123_456_789_012),
+            .controlSocket(.admin),
             .ping(7),
             .pong(UInt64.max),
             .deliver(

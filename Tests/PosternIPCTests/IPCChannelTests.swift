@@ -14,8 +14,8 @@ final class IPCChannelTests: XCTestCase {
 
     func testDescriptorTravelsWithItsFrame() throws {
         let (a, b) = try pair()
-        let sender = IPCChannel(fd: a, peer: .queue)
-        let receiver = IPCChannel(fd: b, peer: .listener)
+        let sender = IPCChannel(fd: a, peer: .listener, local: .queue)
+        let receiver = IPCChannel(fd: b, peer: .queue, local: .listener)
         defer {
             close(a)
             close(b)
@@ -45,7 +45,7 @@ final class IPCChannelTests: XCTestCase {
         var size: Int32 = 1 << 20
         setsockopt(a, SOL_SOCKET, SO_SNDBUF, &size, 4)
         setsockopt(b, SOL_SOCKET, SO_RCVBUF, &size, 4)
-        let receiver = IPCChannel(fd: b, peer: .listener)
+        let receiver = IPCChannel(fd: b, peer: .listener, local: .queue)
         defer {
             close(a)
             close(b)
@@ -61,7 +61,7 @@ final class IPCChannelTests: XCTestCase {
 
     func testGarbageClosesTheChannelAsAViolationAndFailsPendingRequests() throws {
         let (a, b) = try pair()
-        let channel = IPCChannel(fd: b, peer: .lookup)
+        let channel = IPCChannel(fd: b, peer: .lookup, local: .listener)
         let closed = expectation(description: "closed")
         let failed = expectation(description: "pending request failed")
         channel.start(
@@ -84,8 +84,8 @@ final class IPCChannelTests: XCTestCase {
 
     func testResponsesCompleteTheirRequestsByID() throws {
         let (a, b) = try pair()
-        let client = IPCChannel(fd: a, peer: .lookup)
-        let server = IPCChannel(fd: b, peer: .listener)
+        let client = IPCChannel(fd: a, peer: .lookup, local: .listener)
+        let server = IPCChannel(fd: b, peer: .listener, local: .lookup)
         server.start(
             onRequest: { frame in
                 if case .checkRecipient(let address, _) = frame.message {
@@ -113,7 +113,7 @@ final class IPCChannelTests: XCTestCase {
     /// On SOCK_SEQPACKET an empty datagram reads as 0 bytes, like end of file.
     func testEmptyDatagramIsAViolationNotEndOfFile() throws {
         let (a, b) = try pair()
-        let receiver = IPCChannel(fd: b, peer: .listener)
+        let receiver = IPCChannel(fd: b, peer: .listener, local: .queue)
         defer {
             close(a)
             close(b)
@@ -130,7 +130,7 @@ final class IPCChannelTests: XCTestCase {
     /// touch the number, which may already belong to a new channel.
     func testShutdownAfterTheReaderEndedLeavesTheNumberAlone() throws {
         let (a, b) = try pair()
-        let old = IPCChannel(fd: b, peer: .lookup)
+        let old = IPCChannel(fd: b, peer: .master, local: .lookup)
         let ended = expectation(description: "reader ended")
         old.start(onRequest: { _ in }, onClose: { _ in ended.fulfill() })
         close(a)
@@ -144,7 +144,7 @@ final class IPCChannelTests: XCTestCase {
         old.shutdown()
         let ping = FrameCodec.encode(.shutdown, requestID: 0, isResponse: false)
         XCTAssertEqual(send(c, ping, ping.count, 0), ping.count)
-        let fresh = IPCChannel(fd: d, peer: .lookup)
+        let fresh = IPCChannel(fd: d, peer: .master, local: .lookup)
         XCTAssertEqual(try fresh.receive()?.message, .shutdown)
     }
 
@@ -153,8 +153,8 @@ final class IPCChannelTests: XCTestCase {
     /// a protocol violation), and the channel keeps working.
     func testADeadlineFailsTheRequestAndTheLateAnswerIsNoViolation() throws {
         let (a, b) = try pair()
-        let client = IPCChannel(fd: a, peer: .lookup)
-        let server = IPCChannel(fd: b, peer: .listener)
+        let client = IPCChannel(fd: a, peer: .lookup, local: .listener)
+        let server = IPCChannel(fd: b, peer: .listener, local: .lookup)
         let held = Lock()
         var asked: [UInt32] = []
         server.start(
@@ -202,5 +202,49 @@ final class IPCChannelTests: XCTestCase {
             usleep(10_000)
         }
         return nil
+    }
+
+    /// A kind of message that does not travel from this peer to this
+    /// process is a protocol violation, however well it decodes: the
+    /// listener cannot send the queue a delivery order, nor the lookup a
+    /// spool file.
+    func testAMessageOnAnEdgeItDoesNotTravelIsAViolation() throws {
+        let (a, b) = try pair()
+        defer {
+            close(a)
+            close(b)
+        }
+        let listenerEnd = IPCChannel(fd: a, peer: .queue, local: .listener)
+        let queueEnd = IPCChannel(fd: b, peer: .listener, local: .queue)
+        try listenerEnd.send(.openMessage)
+        XCTAssertEqual(try queueEnd.receive()?.message, .openMessage)
+        let id = QueueID.generate()
+        try listenerEnd.send(
+            .deliver(DeliveryJob(queueID: id, sender: "", arrival: 0, recipients: [])), descriptors: [a])
+        XCTAssertThrowsError(try queueEnd.receive()) { error in
+            XCTAssertEqual(error as? IPCError, .violation(.notOnThisEdge(IPCMessage.Kind.deliver.rawValue)))
+        }
+        try listenerEnd.send(.shutdown)
+        XCTAssertThrowsError(try queueEnd.receive()) { error in
+            XCTAssertEqual(error as? IPCError, .violation(.notOnThisEdge(IPCMessage.Kind.shutdown.rawValue)))
+        }
+    }
+
+    /// Every kind travels somewhere, and a kind that carries a descriptor
+    /// is sent only by the master, the queue or local (the processes that
+    /// own what descriptors stand for: sockets, spool files, the passwd file).
+    func testTheRouteTable() {
+        for kind in IPCMessage.Kind.allCases {
+            XCTAssertFalse(kind.spec.routes.isEmpty, "\(kind) travels nowhere")
+            if kind.descriptorCount > 0 {
+                for (from, _) in kind.spec.routes {
+                    XCTAssertTrue([.master, .queue, .local].contains(from), "\(kind) with a descriptor from \(from)")
+                }
+            }
+        }
+        XCTAssertTrue(IPCMessage.Kind.checkClient.travels(from: .listener, to: .lookup))
+        XCTAssertFalse(IPCMessage.Kind.checkClient.travels(from: .queue, to: .lookup))
+        XCTAssertTrue(IPCMessage.Kind.spoolSpace.travels(from: .queue, to: .listener))
+        XCTAssertFalse(IPCMessage.Kind.controlSocket.travels(from: .master, to: .listener))
     }
 }

@@ -111,7 +111,7 @@ func checkFields(_ message: IPCMessage) {
             host.addresses.forEach(field)
         }
     case .attachPeer, .ready, .userDatabase, .shutdown, .accepted, .discarded, .openMessage, .messageOpened,
-        .committed, .abortMessage, .authMechanisms, .authAbort, .ping, .pong, .spoolSpace:
+        .committed, .abortMessage, .authMechanisms, .authAbort, .ping, .pong, .spoolSpace, .controlSocket:
         break
     }
 }

@@ -62,10 +62,6 @@ final class RelayService: @unchecked Sendable {
     }
 
     func attach(_ role: Role, fd: Int32) {
-        guard role == .queue || role == .lookup else {
-            close(fd)
-            return
-        }
         let channel = start.openPeer(role, fd: fd) { [self] channel, frame in handle(frame, from: channel) }
         peers.replace(role, with: channel)
         if role == .lookup { serveWaitingRoutes() }

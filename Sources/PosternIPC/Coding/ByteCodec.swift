@@ -13,6 +13,8 @@ public enum IPCDecodeError: Error, Equatable, Sendable {
     case frameTooLarge(Int)
     case unexpectedDescriptors(expected: Int, got: Int)
     case unexpectedResponse
+    /// A kind of message that does not travel from this peer to us.
+    case notOnThisEdge(UInt16)
 }
 
 /// Appends typed values in network byte order; strings are length-prefixed.
