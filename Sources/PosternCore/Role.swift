@@ -29,13 +29,13 @@ public enum Role: String, CaseIterable, Sendable {
 }
 
 /// The group every Postern system user belongs to as its primary group's
-/// sibling: it may read /run/postern (DESIGN.md §3).
+/// sibling: it may read /run/postern (docs/files-and-configuration.md, "Users and groups").
 public enum SystemNames {
     public static let group = "postern"
     public static let allUsers = ["postern-smtpd", "postern-lookup", "postern-queue", "postern-relay"]
 }
 
-/// The IPC edges between children: one socketpair each (DESIGN.md §2).
+/// The IPC edges between children: one socketpair each (docs/trust-and-ipc.md, "Edges").
 public enum Edge: String, CaseIterable, Sendable {
     case listenerLookup
     case listenerQueue

@@ -59,7 +59,7 @@ public struct SystemAccount: Sendable, Equatable {
     }
 }
 
-/// The capabilities the local-delivery process keeps (DESIGN.md §1): enough
+/// The capabilities the local-delivery process keeps (docs/processes.md, "local and its workers"): enough
 /// to become a recipient user, chroot into SafeFileEnvironment, read a
 /// `.forward` in a private home, and hand a created file to its owner.
 public let localDeliveryCapabilities: [cap_value_t] = [
@@ -68,7 +68,7 @@ public let localDeliveryCapabilities: [cap_value_t] = [
 ]
 
 /// The one privilege drop every child performs, in the order that works on
-/// Linux (PRIVSEP-NOTES.md), while the process is still single-threaded:
+/// Linux (docs/privilege-drop.md, "The drop sequence"), while the process is still single-threaded:
 /// capabilities and no_new_privs are per thread.
 public struct PrivilegeDrop {
     /// nil: keep the current uid (the local process stays uid 0).
