@@ -3,7 +3,7 @@
 /// (`render()`), which names every value, so a child never falls back on a
 /// default that could differ inside its jail (its host name, say).
 ///
-/// Option names are Sendmail's where Sendmail has one (DESIGN.md §4), and the
+/// Option names are Sendmail's where Sendmail has one (docs/files-and-configuration.md, "Configuration"), and the
 /// defaults are the hardened ones from the seeds: a size and recipient limit,
 /// a greeting without a version, goaway privacy, listening on loopback only
 /// until the operator opens port 25 on purpose.

@@ -3,7 +3,7 @@ import Glibc
 import Logging
 
 /// Where a process's log lines go. Every process writes its own lines with
-/// its own tag and pid (DESIGN.md §6); a log file is opened once by the
+/// its own tag and pid (docs/processes.md, "Logs"); a log file is opened once by the
 /// master and handed to children as their standard error, opened O_APPEND,
 /// so that one write() per line keeps lines whole across processes.
 public enum LogSink: Sendable {

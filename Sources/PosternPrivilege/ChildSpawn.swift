@@ -2,7 +2,7 @@ import CShims
 import Glibc
 import PosternCore
 
-/// Re-executes this binary as a child role (DESIGN.md §1): never a bare
+/// Re-executes this binary as a child role (docs/privilege-drop.md, "Spawning a child"): never a bare
 /// fork() of a threaded Swift process. The child sees exactly the
 /// descriptors in `descriptors` (index = descriptor number, -1 = closed)
 /// and nothing else, an empty signal mask and default dispositions.

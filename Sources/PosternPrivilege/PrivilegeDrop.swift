@@ -74,7 +74,7 @@ extension Capability {
 }
 
 /// The one privilege drop every child performs, in the order that works on
-/// Linux (PRIVSEP-NOTES.md), while the process is still single-threaded:
+/// Linux (docs/privilege-drop.md, "The drop sequence"), while the process is still single-threaded:
 /// capabilities and no_new_privs are per thread.
 public struct PrivilegeDrop {
     /// nil: keep the current uid (the local process stays uid 0).

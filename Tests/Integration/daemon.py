@@ -33,7 +33,7 @@ import time
 import uuid
 
 ROLES = ("listener", "lookup", "queue", "local", "relay")
-# The socketpairs between children (DESIGN.md §2), besides master<->each child.
+# The socketpairs between children (docs/trust-and-ipc.md, "Edges"), besides master<->each child.
 EDGES = (("listener", "lookup"), ("listener", "queue"), ("queue", "local"), ("queue", "relay"), ("queue", "lookup"))
 TEST_USERS = ("pt-alice", "pt-bob")
 CHILD_ARGUMENT = "__child"

@@ -379,7 +379,7 @@ FORGED_REPORT_REASON = (
     "product bug: the master kills whatever role a child's peerViolation frame names "
     "(Sources/PosternMaster/MasterLoop.swift readFrame, case .peerViolation) without checking that the "
     "offender is a peer of the reporter, so a compromised relay can have the listener (or any child) "
-    "killed at will; DESIGN.md §2 'No process trusts another'")
+    "killed at will; docs/trust-and-ipc.md 'No process trusts another'")
 
 
 def test_a_child_cannot_get_a_non_peer_restarted(start_daemon):

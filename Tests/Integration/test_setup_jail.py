@@ -1,4 +1,4 @@
-"""scripts/setup-jail: the tree of DESIGN.md §3 from jail/manifest, the users,
+"""scripts/setup-jail: the tree of docs/files-and-configuration.md from jail/manifest, the users,
 idempotence, and --check's drift reports."""
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def assert_drift(j, expected_line: str) -> list[str]:
 
 
 def test_manifest_is_the_design_table():
-    """jail/manifest says what DESIGN.md §3 says."""
+    """jail/manifest says what docs/files-and-configuration.md says."""
     entries = {e.path: (e.kind, e.owner, e.group, e.mode) for e in read_manifest()}
     expected = {
         "/etc/postern": ("dir", "root", "root", 0o755),
