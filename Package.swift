@@ -74,6 +74,10 @@ let package = Package(
         .testTarget(name: "PosternQueueTests", dependencies: ["PosternQueue", "PosternCore", "PosternIPC"]),
         .testTarget(name: "PosternAliasesTests", dependencies: ["PosternAliases", "PosternCore"]),
         .testTarget(name: "PosternRelayTests", dependencies: ["PosternRelay", "PosternCore"]),
+        .testTarget(name: "PosternMasterTests", dependencies: [
+            "PosternMaster", "PosternCore", "PosternIPC", "PosternListener", "PosternLookup", "PosternQueue",
+            "PosternLocal", "PosternRelay", "CShims",
+        ]),
     ],
     swiftLanguageModes: [.v5]
 )
