@@ -326,8 +326,7 @@ struct ConfigParser {
             case .smtpPort:
                 config.relay.smtpPort = UInt16(try ConfigValue.integer(value, in: 1...65_535))
             case .tlsClientPolicy:
-                let policy = ConfigText.asciiLowercased(value)
-                guard RelayConfig.tlsPolicies.contains(policy) else {
+                guard let policy = TLSClientPolicy(rawValue: ConfigText.asciiLowercased(value)) else {
                     throw ConfigValueError("\(ConfigText.quoted(value)) is not none, may, encrypt or verify")
                 }
                 config.relay.tlsPolicy = policy
@@ -366,11 +365,11 @@ struct ConfigParser {
                     config.security.tlsCipherSuites = value
                 }
             case .tlsMinVersion:
-                guard value == "1.2" || value == "1.3" else {
+                guard let version = TLSMinimumVersion(rawValue: value) else {
                     throw ConfigValueError(
                         "\(ConfigText.quoted(value)) is neither 1.2 nor 1.3 (older TLS is not offered)")
                 }
-                config.security.tlsMinVersion = value
+                config.security.tlsMinVersion = version
             case .tlsRequestClientCertificate:
                 config.security.tlsRequestClientCertificate = try ConfigValue.boolean(value)
             case .authAllowCleartext:

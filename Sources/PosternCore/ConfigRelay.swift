@@ -7,9 +7,8 @@ public struct RelayConfig: Equatable, Sendable {
     /// The port remote servers are reached at (for MX and smart-host routes
     /// without a port of their own).
     public var smtpPort: UInt16
-    /// Outbound TLS where the TLS policy map says nothing: `may`
-    /// (opportunistic STARTTLS), `none`, `encrypt` or `verify`.
-    public var tlsPolicy: String
+    /// Outbound TLS where the TLS policy map says nothing.
+    public var tlsPolicy: TLSClientPolicy
     /// CAs to verify servers against under the `verify` policy; loaded by
     /// the relay before its chroot.
     public var tlsCAFile: String
@@ -24,14 +23,12 @@ public struct RelayConfig: Equatable, Sendable {
 
     public enum Defaults {
         public static let smtpPort: UInt16 = 25
-        public static let tlsPolicy = "may"
+        public static let tlsPolicy = TLSClientPolicy.may
         public static let tlsCAFile = "/etc/ssl/certs/ca-certificates.crt"
         public static let destinationConcurrency = 20
         public static let connectTimeout = 30
         public static let connectionCacheTime = 5
     }
-
-    public static let tlsPolicies = ["none", "may", "encrypt", "verify"]
 
     public init() {
         smartHost = ""
@@ -43,6 +40,19 @@ public struct RelayConfig: Equatable, Sendable {
         connectTimeout = Defaults.connectTimeout
         connectionCacheTime = Defaults.connectionCacheTime
     }
+}
+
+/// TLSClientPolicy: outbound TLS for a destination the TLS policy map does
+/// not name. The raw values are the file's spelling (and the map's).
+public enum TLSClientPolicy: String, Sendable, Equatable, CaseIterable {
+    /// Never STARTTLS.
+    case none
+    /// Opportunistic STARTTLS (the default): TLS when offered, else cleartext.
+    case may
+    /// TLS or defer; the certificate is not checked.
+    case encrypt
+    /// TLS with a certificate that verifies for the host's name, or defer.
+    case verify
 }
 
 extension ConfigValue {

@@ -27,6 +27,13 @@ public enum SASLPasswordCheck: String, Sendable, Equatable {
     case saslauthd
 }
 
+/// TLSMinVersion: the oldest TLS a listener accepts. The raw values are the
+/// file's spelling; anything older than 1.2 is never offered at all.
+public enum TLSMinimumVersion: String, Sendable, Equatable, CaseIterable {
+    case tls12 = "1.2"
+    case tls13 = "1.3"
+}
+
 /// TLS and SMTP AUTH settings (issue 4). Files are opened before the
 /// process that needs them drops privileges: the certificate and key by
 /// the listener, the sasldb and the saslauthd socket by the lookup, which
@@ -42,8 +49,8 @@ public struct SecurityConfig: Equatable, Sendable {
     public var tlsCipherList: String
     /// OpenSSL cipher suites for TLS 1.3.
     public var tlsCipherSuites: String
-    /// "1.2" or "1.3".
-    public var tlsMinVersion: String
+    /// The oldest TLS version the listener accepts.
+    public var tlsMinVersion: TLSMinimumVersion
     public var tlsRequestClientCertificate: Bool
     /// Mechanisms offered, in order, when Cyrus SASL has them.
     public var authMechanisms: [String]
@@ -75,7 +82,7 @@ public struct SecurityConfig: Equatable, Sendable {
         tlsCAFile = nil
         tlsCipherList = Defaults.tlsCipherList
         tlsCipherSuites = Defaults.tlsCipherSuites
-        tlsMinVersion = "1.2"
+        tlsMinVersion = .tls12
         tlsRequestClientCertificate = false
         authMechanisms = Defaults.authMechanisms
         authAllowCleartext = false
