@@ -50,6 +50,30 @@ extension ConfigValue {
         }
     }
 
+    /// User names separated by commas and blanks (EXPOSED_USER).
+    static func userList(_ text: String) throws(ConfigValueError) -> [String] {
+        var users: [String] = []
+        for item in text.unicodeScalars.split(whereSeparator: { $0 == "," || ConfigText.isBlank($0) }) {
+            users.append(try userName(String(item)))
+        }
+        return users
+    }
+
+    /// HomeMailbox: a Maildir below the home, so relative, without "." or
+    /// ".." steps or empty ones, printable ASCII, and ending in "/".
+    static func homeMailbox(_ text: String) throws(ConfigValueError) -> String {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard text.hasSuffix("/"), !text.hasPrefix("/"),
+            !parts.dropLast().contains(where: {
+                $0.isEmpty || $0 == "." || $0 == ".." || $0.utf8.contains { $0 < 0x21 || $0 > 0x7E }
+            })
+        else {
+            throw ConfigValueError(
+                "\(ConfigText.quoted(text)) is not a Maildir below the home (like Maildir/; mbox: none)")
+        }
+        return text
+    }
+
     /// MASQUERADE_DOMAIN entries: host names, each optionally with a
     /// leading dot (every host under the domain).
     static func masqueradeDomains(_ text: String) -> Result<[String], ConfigValueErrors> {

@@ -100,3 +100,26 @@ public struct SecurityConfig: Equatable, Sendable {
     /// on no other terms.
     public var authCanBeOffered: Bool { tlsEnabled || authAllowCleartext }
 }
+
+extension ConfigValue {
+    /// An OpenSSL cipher list or suite list: one word, OpenSSL judges the rest
+    /// when the listener loads it.
+    static func cipherString(_ text: String) throws(ConfigValueError) -> String {
+        guard !text.isEmpty, !text.contains(" ") else {
+            throw ConfigValueError("\(ConfigText.quoted(text)) is not an OpenSSL cipher string")
+        }
+        return text
+    }
+
+    /// SASL mechanism names separated by blanks or commas, upper case.
+    static func mechanisms(_ text: String) throws(ConfigValueError) -> [String] {
+        let names = text.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" }).map {
+            String($0).uppercased()
+        }
+        guard !names.isEmpty else { throw ConfigValueError("no mechanism named") }
+        for name in names where !SASLMechanismName.isValid(name) {
+            throw ConfigValueError("\(ConfigText.quoted(name)) is not a SASL mechanism name")
+        }
+        return names
+    }
+}
