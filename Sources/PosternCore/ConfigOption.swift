@@ -2,8 +2,9 @@
 /// `ConfigOptionTable.swift`. The row holds all there is to know about the
 /// option besides its property and default: its name, where its value
 /// lives, how the value is parsed and printed, what the file system must
-/// say about it, and whether a reload applies it. The loader and
-/// `render()` only walk the table, so no option can be half added.
+/// say about it, and whether a reload applies it. The loader, `render()`
+/// and the master's reload only walk the table, so no option can be half
+/// added.
 struct ConfigOption: Sendable {
     /// The canonical spelling: `render()` prints it, errors name it.
     let rawValue: String

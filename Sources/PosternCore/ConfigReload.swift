@@ -21,3 +21,27 @@ enum ConfigRestart: CaseIterable, Sendable {
     /// them).
     var keepsRunningValue: Bool { self == .listen }
 }
+
+/// What a reload makes of a freshly loaded configuration.
+public struct ConfigReload: Sendable {
+    /// The configuration to run with and hand to the children.
+    public var config: PosternConfig
+    /// One line per kind of change that needs a restart, for the log.
+    public var restartWarnings: [String]
+}
+
+extension PosternConfig {
+    /// The fresh configuration as a reload applies it to this running one:
+    /// the options marked restart-only in the table are compared, a warning
+    /// is given for each reason one changed, and those whose running value
+    /// must stay (Listen) are put back.
+    public func reloaded(from fresh: PosternConfig) -> ConfigReload {
+        let waiting = ConfigOption.allCases.filter { $0.restart != nil && !$0.sameValue(self, fresh) }
+        let warnings = ConfigRestart.allCases.filter { reason in waiting.contains { $0.restart == reason } }
+        var applied = fresh
+        for option in ConfigOption.allCases where option.restart?.keepsRunningValue == true {
+            option.copyValue(self, &applied)
+        }
+        return ConfigReload(config: applied, restartWarnings: warnings.map(\.warning))
+    }
+}
