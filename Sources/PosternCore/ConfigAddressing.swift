@@ -4,40 +4,26 @@
 public struct AddressingConfig: Equatable, Sendable {
     /// Sendmail's DefaultUser: the user the pipes and files named in the
     /// aliases file run as, never root.
-    public var defaultUser: String
+    public var defaultUser: String = "nobody"
     /// Seconds a pipe delivery's program may run before it is killed and
     /// the delivery retried.
-    public var pipeTimeout: Int
+    public var pipeTimeout: Int = 1_000
     /// MASQUERADE_AS; empty: masquerading off.
-    public var masqueradeAs: String
+    public var masqueradeAs: String = ""
     /// MASQUERADE_DOMAIN entries as written: `host.example` or `.example`.
-    public var masqueradeDomains: [String]
+    public var masqueradeDomains: [String] = []
     /// EXPOSED_USER: local parts never masqueraded. Sendmail's class E holds
     /// root by default, and so does this.
-    public var exposedUsers: [String]
+    public var exposedUsers: [String] = ["root"]
     /// FEATURE(masquerade_entire_domain).
-    public var masqueradeEntireDomain: Bool
+    public var masqueradeEntireDomain: Bool = false
     /// FEATURE(masquerade_envelope).
-    public var masqueradeEnvelope: Bool
+    public var masqueradeEnvelope: Bool = false
     /// FEATURE(always_add_domain).
-    public var alwaysAddDomain: Bool
+    public var alwaysAddDomain: Bool = true
 
-    public enum Defaults {
-        public static let defaultUser = "nobody"
-        public static let pipeTimeout = 1_000
-        public static let exposedUsers = ["root"]
-    }
-
-    public init() {
-        defaultUser = Defaults.defaultUser
-        pipeTimeout = Defaults.pipeTimeout
-        masqueradeAs = ""
-        masqueradeDomains = []
-        exposedUsers = Defaults.exposedUsers
-        masqueradeEntireDomain = false
-        masqueradeEnvelope = false
-        alwaysAddDomain = true
-    }
+    /// Every option at its default.
+    public init() {}
 }
 
 extension ConfigValue {

@@ -1,10 +1,10 @@
 /// One option of `postern.conf`: a row of the table in
 /// `ConfigOptionTable.swift`. The row holds all there is to know about the
-/// option besides its property and default: its name, where its value
-/// lives, how the value is parsed and printed, what the file system must
-/// say about it, and whether a reload applies it. The loader, `render()`
-/// and the master's reload only walk the table, so no option can be half
-/// added.
+/// option besides its property (whose initial value is the default): its
+/// name, where its value lives, how the value is parsed and printed, what
+/// the file system must say about it, and whether a reload applies it. The
+/// loader, `render()` and the master's reload only walk the table, so no
+/// option can be half added.
 struct ConfigOption: Sendable {
     /// The canonical spelling: `render()` prints it, errors name it.
     let rawValue: String

@@ -1,6 +1,9 @@
 /// Every option of `postern.conf`, one row each, in the order `render()`
 /// prints them (`postern check` shows this order, and the integration test
-/// pins it). The defaults are those of `PosternConfig`'s init.
+/// pins it). The defaults are the initial values of the properties in
+/// `PosternConfig` and its parts (Swift wants a stored property set before
+/// `self` can be handed to anything, so the table cannot fill them in).
+/// To add an option: its property with its default, and its row here.
 extension ConfigOption {
     static let allCases: [ConfigOption] = [
         myHostname,

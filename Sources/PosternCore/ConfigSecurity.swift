@@ -41,56 +41,39 @@ public enum TLSMinimumVersion: String, Sendable, Equatable, CaseIterable {
 /// must live there.
 public struct SecurityConfig: Equatable, Sendable {
     /// PEM certificate chain (the server's first); nil: no TLS at all.
-    public var tlsCertificateFile: String?
-    public var tlsKeyFile: String?
+    public var tlsCertificateFile: String? = nil
+    public var tlsKeyFile: String? = nil
     /// CA certificates to verify a client certificate against; nil: none.
-    public var tlsCAFile: String?
-    /// OpenSSL cipher list for TLS 1.2.
-    public var tlsCipherList: String
+    public var tlsCAFile: String? = nil
+    /// OpenSSL cipher list for TLS 1.2: forward secrecy and AEAD only
+    /// (Mozilla's "intermediate" list).
+    public var tlsCipherList: String =
+        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+        + "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+        + "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384"
     /// OpenSSL cipher suites for TLS 1.3.
-    public var tlsCipherSuites: String
+    public var tlsCipherSuites: String = "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256"
     /// The oldest TLS version the listener accepts.
-    public var tlsMinVersion: TLSMinimumVersion
-    public var tlsRequestClientCertificate: Bool
+    public var tlsMinVersion: TLSMinimumVersion = .tls12
+    public var tlsRequestClientCertificate: Bool = false
     /// Mechanisms offered, in order, when Cyrus SASL has them.
-    public var authMechanisms: [String]
+    public var authMechanisms: [String] = ["SCRAM-SHA-256", "CRAM-MD5", "PLAIN", "LOGIN"]
     /// Offer AUTH before STARTTLS (never the default: passwords in clear).
-    public var authAllowCleartext: Bool
+    public var authAllowCleartext: Bool = false
     /// Failed AUTH attempts in one session before it is closed.
-    public var authMaxFailures: Int
-    public var saslPasswordCheck: SASLPasswordCheck
+    public var authMaxFailures: Int = 3
+    public var saslPasswordCheck: SASLPasswordCheck = .auxprop
     public var saslDbFile: String
     public var saslauthdSocket: String
     /// File of sender addresses and the logins that may use them; nil: no
     /// binding (any authenticated user may send as anyone).
-    public var senderLoginMap: String?
+    public var senderLoginMap: String? = nil
 
-    public enum Defaults {
-        /// Forward secrecy and AEAD only (Mozilla's "intermediate" list for TLS 1.2).
-        public static let tlsCipherList =
-            "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
-            + "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
-            + "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384"
-        public static let tlsCipherSuites = "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256"
-        public static let authMechanisms = ["SCRAM-SHA-256", "CRAM-MD5", "PLAIN", "LOGIN"]
-        public static let authMaxFailures = 3
-    }
-
+    /// Every option at its default; the SASL files' defaults are inside
+    /// the configuration directory.
     public init(configDirectory: String) {
-        tlsCertificateFile = nil
-        tlsKeyFile = nil
-        tlsCAFile = nil
-        tlsCipherList = Defaults.tlsCipherList
-        tlsCipherSuites = Defaults.tlsCipherSuites
-        tlsMinVersion = .tls12
-        tlsRequestClientCertificate = false
-        authMechanisms = Defaults.authMechanisms
-        authAllowCleartext = false
-        authMaxFailures = Defaults.authMaxFailures
-        saslPasswordCheck = .auxprop
         saslDbFile = configDirectory + "/sasldb2"
         saslauthdSocket = configDirectory + "/saslauthd/mux"
-        senderLoginMap = nil
     }
 
     public var tlsEnabled: Bool { tlsCertificateFile != nil }
