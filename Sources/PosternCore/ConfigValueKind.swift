@@ -61,6 +61,10 @@ extension ConfigValueKind {
     }
 }
 
+// The parsers are wrapped in closures rather than named (`ConfigValue.size`):
+// in Swift 5 mode a method reference is not @Sendable, and a closure does not
+// infer a typed throw from its context, hence `text throws(ConfigValueError) in`.
+
 extension ConfigValueKind where Value == String {
     /// Text a parser checks (and may normalise), printed as it is.
     static func text(_ parse: @escaping @Sendable (String) throws(ConfigValueError) -> String) -> Self {
