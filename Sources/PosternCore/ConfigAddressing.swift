@@ -4,40 +4,26 @@
 public struct AddressingConfig: Equatable, Sendable {
     /// Sendmail's DefaultUser: the user the pipes and files named in the
     /// aliases file run as, never root.
-    public var defaultUser: String
+    public var defaultUser: String = "nobody"
     /// Seconds a pipe delivery's program may run before it is killed and
     /// the delivery retried.
-    public var pipeTimeout: Int
+    public var pipeTimeout: Int = 1_000
     /// MASQUERADE_AS; empty: masquerading off.
-    public var masqueradeAs: String
+    public var masqueradeAs: String = ""
     /// MASQUERADE_DOMAIN entries as written: `host.example` or `.example`.
-    public var masqueradeDomains: [String]
+    public var masqueradeDomains: [String] = []
     /// EXPOSED_USER: local parts never masqueraded. Sendmail's class E holds
     /// root by default, and so does this.
-    public var exposedUsers: [String]
+    public var exposedUsers: [String] = ["root"]
     /// FEATURE(masquerade_entire_domain).
-    public var masqueradeEntireDomain: Bool
+    public var masqueradeEntireDomain: Bool = false
     /// FEATURE(masquerade_envelope).
-    public var masqueradeEnvelope: Bool
+    public var masqueradeEnvelope: Bool = false
     /// FEATURE(always_add_domain).
-    public var alwaysAddDomain: Bool
+    public var alwaysAddDomain: Bool = true
 
-    public enum Defaults {
-        public static let defaultUser = "nobody"
-        public static let pipeTimeout = 1_000
-        public static let exposedUsers = ["root"]
-    }
-
-    public init() {
-        defaultUser = Defaults.defaultUser
-        pipeTimeout = Defaults.pipeTimeout
-        masqueradeAs = ""
-        masqueradeDomains = []
-        exposedUsers = Defaults.exposedUsers
-        masqueradeEntireDomain = false
-        masqueradeEnvelope = false
-        alwaysAddDomain = true
-    }
+    /// Every option at its default.
+    public init() {}
 }
 
 extension ConfigValue {
@@ -48,6 +34,30 @@ extension ConfigValue {
         } catch {
             throw ConfigValueError("\(ConfigText.quoted(text)) is not a user name")
         }
+    }
+
+    /// User names separated by commas and blanks (EXPOSED_USER).
+    static func userList(_ text: String) throws(ConfigValueError) -> [String] {
+        var users: [String] = []
+        for item in text.unicodeScalars.split(whereSeparator: { $0 == "," || ConfigText.isBlank($0) }) {
+            users.append(try userName(String(item)))
+        }
+        return users
+    }
+
+    /// HomeMailbox: a Maildir below the home, so relative, without "." or
+    /// ".." steps or empty ones, printable ASCII, and ending in "/".
+    static func homeMailbox(_ text: String) throws(ConfigValueError) -> String {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard text.hasSuffix("/"), !text.hasPrefix("/"),
+            !parts.dropLast().contains(where: {
+                $0.isEmpty || $0 == "." || $0 == ".." || $0.utf8.contains { $0 < 0x21 || $0 > 0x7E }
+            })
+        else {
+            throw ConfigValueError(
+                "\(ConfigText.quoted(text)) is not a Maildir below the home (like Maildir/; mbox: none)")
+        }
+        return text
     }
 
     /// MASQUERADE_DOMAIN entries: host names, each optionally with a

@@ -3,46 +3,39 @@
 public struct RelayConfig: Equatable, Sendable {
     /// Sendmail's SMART_HOST: `host` (its MX records), `[host]` or
     /// `[host]:port` (the host itself); empty: DNS MX routing.
-    public var smartHost: String
+    public var smartHost: String = ""
     /// The port remote servers are reached at (for MX and smart-host routes
     /// without a port of their own).
-    public var smtpPort: UInt16
-    /// Outbound TLS where the TLS policy map says nothing: `may`
-    /// (opportunistic STARTTLS), `none`, `encrypt` or `verify`.
-    public var tlsPolicy: String
+    public var smtpPort: UInt16 = 25
+    /// Outbound TLS where the TLS policy map says nothing.
+    public var tlsPolicy: TLSClientPolicy = .may
     /// CAs to verify servers against under the `verify` policy; loaded by
     /// the relay before its chroot.
-    public var tlsCAFile: String
+    public var tlsCAFile: String = "/etc/ssl/certs/ca-certificates.crt"
     /// Connections to one destination at once: the cap of the slow start.
-    public var destinationConcurrency: Int
+    public var destinationConcurrency: Int = 20
     /// Messages per minute to one destination; 0 = no limit.
-    public var destinationRate: Int
+    public var destinationRate: Int = 0
     /// Seconds to wait for a TCP connection to a remote server.
-    public var connectTimeout: Int
+    public var connectTimeout: Int = 30
     /// Seconds an idle connection is kept for the next message.
-    public var connectionCacheTime: Int
+    public var connectionCacheTime: Int = 5
 
-    public enum Defaults {
-        public static let smtpPort: UInt16 = 25
-        public static let tlsPolicy = "may"
-        public static let tlsCAFile = "/etc/ssl/certs/ca-certificates.crt"
-        public static let destinationConcurrency = 20
-        public static let connectTimeout = 30
-        public static let connectionCacheTime = 5
-    }
+    /// Every option at its default.
+    public init() {}
+}
 
-    public static let tlsPolicies = ["none", "may", "encrypt", "verify"]
-
-    public init() {
-        smartHost = ""
-        smtpPort = Defaults.smtpPort
-        tlsPolicy = Defaults.tlsPolicy
-        tlsCAFile = Defaults.tlsCAFile
-        destinationConcurrency = Defaults.destinationConcurrency
-        destinationRate = 0
-        connectTimeout = Defaults.connectTimeout
-        connectionCacheTime = Defaults.connectionCacheTime
-    }
+/// TLSClientPolicy: outbound TLS for a destination the TLS policy map does
+/// not name. The raw values are the file's spelling (and the map's).
+public enum TLSClientPolicy: String, Sendable, Equatable, CaseIterable {
+    /// Never STARTTLS.
+    case none
+    /// Opportunistic STARTTLS (the default): TLS when offered, else cleartext.
+    case may
+    /// TLS or defer; the certificate is not checked.
+    case encrypt
+    /// TLS with a certificate that verifies for the host's name, or defer.
+    case verify
 }
 
 extension ConfigValue {

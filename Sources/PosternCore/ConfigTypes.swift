@@ -124,6 +124,22 @@ public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+extension ConfigValue {
+    /// DNS servers separated by commas or blanks, each `ADDR[:PORT]`: a bare
+    /// address (an IPv6 one unbracketed too) means port 53.
+    static func resolvers(_ text: String) throws(ConfigValueError) -> [ListenAddress] {
+        var servers: [ListenAddress] = []
+        for item in text.split(whereSeparator: { $0 == "," || $0 == " " }) {
+            let text = String(item)
+            let withPort =
+                text.contains(":") && !text.hasPrefix("[") && text.split(separator: ":").count > 2
+                ? "[\(text)]:53" : (text.contains(":") ? text : "\(text):53")
+            servers.append(try ListenAddress.parse(withPort))
+        }
+        return servers
+    }
+}
+
 /// The syslog facilities Postern may log under; mail is the norm, the others
 /// let a site split Postern's log from another MTA's.
 public enum LogFacility: String, CaseIterable, Sendable {

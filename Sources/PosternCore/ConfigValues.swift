@@ -66,6 +66,11 @@ struct ConfigValueErrors: Error {
     var all: [ConfigValueError]
 }
 
+extension ConfigValueErrors {
+    init(_ one: ConfigValueError) { self.init(all: [one]) }
+    init(_ reason: String) { self.init(all: [ConfigValueError(reason)]) }
+}
+
 /// The parsers for each kind of option value. Each takes the trimmed value
 /// text and returns the typed value or a reason; none of them touches the file
 /// system (the loader does that, only when asked to).
@@ -130,6 +135,13 @@ enum ConfigValue {
         guard text.utf8.count < 4096 else { throw ConfigValueError("path is longer than PATH_MAX") }
         let components = text.utf8.split(separator: UInt8(ascii: "/")).map { String(decoding: $0, as: UTF8.self) }
         return "/" + components.joined(separator: "/")
+    }
+
+    /// A file's absolute path: the root directory is none.
+    static func filePath(_ text: String) throws(ConfigValueError) -> String {
+        let path = try absolutePath(text)
+        guard path != "/" else { throw ConfigValueError("must name a file") }
+        return path
     }
 
     /// Bytes, with an optional k, m or g suffix (powers of 1024, as Sendmail

@@ -69,7 +69,7 @@ public enum ListenerRole {
         guard let certificate = security.tlsCertificateFile, let key = security.tlsKeyFile else { return nil }
         let configuration = TLSConfiguration(
             certificateChainPath: certificate, privateKeyPath: key,
-            minimumVersion: security.tlsMinVersion == "1.3" ? .tls13 : .tls12, cipherList: security.tlsCipherList,
+            minimumVersion: TLSVersion(security.tlsMinVersion), cipherList: security.tlsCipherList,
             cipherSuites: security.tlsCipherSuites, requestClientCertificate: security.tlsRequestClientCertificate,
             caFilePath: security.tlsCAFile)
         do {

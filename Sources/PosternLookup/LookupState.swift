@@ -61,7 +61,7 @@ final class LookupState: @unchecked Sendable {
             } ?? (LocalHostNames(), [])
         for problem in nameProblems { logger.warning("\(problem)") }
         let maps = Self.readAddressMaps(directory: config.configDirectory, logger: logger)
-        let fallbackTLS = TLSPolicyMap.policy(named: config.relay.tlsPolicy) ?? .may
+        let fallbackTLS = TLSPolicyMap.policy(config.relay.tlsPolicy)
         let tlsMap =
             MapFiles.read("/tls_policy", logger: logger).map { text in
                 let (map, problems) = TLSPolicyMap.parse(

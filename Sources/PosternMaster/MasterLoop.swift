@@ -202,29 +202,11 @@ extension Master {
         case .failure(let errors):
             logger.error("reload refused, keeping the running configuration: \(errors)")
         case .success(let fresh):
-            if fresh.listen != config.listen || fresh.listenKinds != config.listenKinds {
-                logger.warning("Listen changes take effect at the next restart")
-            }
-            // The certificate, key and SASL setup were loaded before the
-            // children dropped privileges; they cannot reopen them now.
-            let keptSecurity = [
-                fresh.security.tlsCertificateFile != config.security.tlsCertificateFile,
-                fresh.security.tlsKeyFile != config.security.tlsKeyFile,
-                fresh.security.tlsCAFile != config.security.tlsCAFile,
-                fresh.security.tlsCipherList != config.security.tlsCipherList,
-                fresh.security.tlsCipherSuites != config.security.tlsCipherSuites,
-                fresh.security.tlsMinVersion != config.security.tlsMinVersion,
-                fresh.security.saslPasswordCheck != config.security.saslPasswordCheck,
-                fresh.security.saslDbFile != config.security.saslDbFile,
-                fresh.security.saslauthdSocket != config.security.saslauthdSocket,
-            ].contains(true)
-            if keptSecurity {
-                logger.warning("TLS and SASL file and cipher changes take effect at the next restart")
-            }
-            var applied = fresh
-            applied.listen = config.listen
-            applied.listenKinds = config.listenKinds
-            config = applied
+            // The options marked restart-only in the table are warned about
+            // and, for Listen, kept as they run.
+            let reload = config.reloaded(from: fresh)
+            for warning in reload.restartWarnings { logger.warning("\(warning)") }
+            config = reload.config
             logger.info("reloading configuration")
             for record in children.values where record.isRunning {
                 send(.reload(text: config.render()), to: record)

@@ -1,12 +1,22 @@
 import COpenSSL
 import Glibc
 import OpenSSLSupport
+import PosternCore
 
 /// The lowest TLS version a listener accepts. SSL 2/3, TLS 1.0 and 1.1 are
 /// never offered.
 public enum TLSVersion: String, Sendable, Equatable, CaseIterable {
     case tls12 = "TLSv1.2"
     case tls13 = "TLSv1.3"
+
+    /// The configuration's TLSMinVersion; a switch, so that a version added
+    /// there cannot be quietly read as another one here.
+    public init(_ minimum: TLSMinimumVersion) {
+        switch minimum {
+        case .tls12: self = .tls12
+        case .tls13: self = .tls13
+        }
+    }
 }
 
 /// What a listener's TLS is made of: the files, the versions and ciphers,

@@ -27,6 +27,16 @@ struct TLSPolicyMap {
         }
     }
 
+    /// The configured default (TLSClientPolicy) as the map's policy.
+    static func policy(_ configured: TLSClientPolicy) -> RouteAnswer.TLSPolicy {
+        switch configured {
+        case .none: return RouteAnswer.TLSPolicy.none
+        case .may: return .may
+        case .encrypt: return .encrypt
+        case .verify: return .verify
+        }
+    }
+
     static func parse(text: String, file: String, fallback: RouteAnswer.TLSPolicy) -> (TLSPolicyMap, [MapProblem]) {
         var map = TLSPolicyMap(fallback: fallback)
         var problems: [MapProblem] = []
