@@ -27,13 +27,16 @@ let package = Package(
         // OpenSSL helpers the listener's and the relay's TLS share.
         .target(name: "OpenSSLSupport", dependencies: ["COpenSSL"]),
 
+        // The mail vocabulary every part shares (no dependencies): replies,
+        // DSN requests, body types, privacy flags, line-ending policy.
+        .target(name: "MailVocabulary"),
         .target(name: "PosternCore", dependencies: [
-            "CShims",
+            "CShims", "MailVocabulary",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PosternIPC", dependencies: ["PosternCore", "CShims"]),
         .target(name: "PosternPrivilege", dependencies: ["PosternCore", "PosternIPC", "CShims", "CCap"]),
-        .target(name: "SMTPProtocol", dependencies: []),
+        .target(name: "SMTPProtocol", dependencies: ["MailVocabulary"]),
         // The aliases map: read by the lookup (RCPT) and by local delivery.
         .target(name: "PosternAliases", dependencies: ["PosternCore"]),
 
@@ -47,7 +50,7 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .target(name: "PosternLookup", dependencies: [
-            "PosternCore", "PosternIPC", "PosternPrivilege", "PosternAliases", "SMTPProtocol", "CSASL",
+            "PosternCore", "MailVocabulary", "PosternIPC", "PosternPrivilege", "PosternAliases", "SMTPProtocol", "CSASL",
             "CSASLShims",
         ]),
         .target(name: "PosternQueue", dependencies: [
@@ -57,7 +60,7 @@ let package = Package(
             "PosternCore", "PosternIPC", "PosternPrivilege", "PosternAliases", "CShims",
         ]),
         .target(name: "PosternRelay", dependencies: [
-            "PosternCore", "PosternIPC", "PosternPrivilege", "COpenSSL", "OpenSSLSupport",
+            "PosternCore", "PosternIPC", "PosternPrivilege", "SMTPProtocol", "COpenSSL", "OpenSSLSupport",
         ]),
         .executableTarget(name: "postern", dependencies: [
             "PosternCore", "PosternMaster", "PosternListener", "PosternLookup",
@@ -67,13 +70,13 @@ let package = Package(
 
         .testTarget(name: "PosternCoreTests", dependencies: ["PosternCore"]),
         .testTarget(name: "PosternIPCTests", dependencies: ["PosternIPC", "PosternCore"]),
-        .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol"]),
+        .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "PosternCore"]),
         .testTarget(name: "PosternLocalTests", dependencies: ["PosternLocal", "PosternCore"]),
         .testTarget(name: "PosternListenerTests", dependencies: ["PosternListener", "COpenSSL", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "PosternLookupTests", dependencies: ["PosternLookup", "PosternIPC"]),
         .testTarget(name: "PosternQueueTests", dependencies: ["PosternQueue", "PosternCore", "PosternIPC"]),
         .testTarget(name: "PosternAliasesTests", dependencies: ["PosternAliases", "PosternCore"]),
-        .testTarget(name: "PosternRelayTests", dependencies: ["PosternRelay", "PosternCore"]),
+        .testTarget(name: "PosternRelayTests", dependencies: ["PosternRelay", "PosternCore", "SMTPProtocol"]),
         .testTarget(name: "PosternMasterTests", dependencies: [
             "PosternMaster", "PosternCore", "PosternIPC", "PosternListener", "PosternLookup", "PosternQueue",
             "PosternLocal", "PosternRelay", "CShims",

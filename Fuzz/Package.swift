@@ -36,25 +36,28 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(name: "CShims"),
         .target(name: "CSASLShims", dependencies: ["CSASL"]),
+        .target(name: "MailVocabulary", swiftSettings: testable),
         .target(
             name: "PosternCore",
-            dependencies: ["CShims", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CShims", "MailVocabulary", .product(name: "Logging", package: "swift-log")],
             swiftSettings: testable),
         .target(name: "PosternIPC", dependencies: ["PosternCore", "CShims"], swiftSettings: testable),
         .target(name: "PosternPrivilege", dependencies: ["PosternCore", "PosternIPC", "CShims", "CCap"]),
-        .target(name: "SMTPProtocol", dependencies: [], swiftSettings: testable),
+        .target(name: "SMTPProtocol", dependencies: ["MailVocabulary"], swiftSettings: testable),
         .target(name: "PosternAliases", dependencies: ["PosternCore"], swiftSettings: testable),
         .target(
             name: "PosternLookup",
             dependencies: [
-                "PosternCore", "PosternIPC", "PosternPrivilege", "PosternAliases", "SMTPProtocol", "CSASL",
+                "PosternCore", "MailVocabulary", "PosternIPC", "PosternPrivilege", "PosternAliases", "SMTPProtocol", "CSASL",
                 "CSASLShims",
             ],
             swiftSettings: testable),
         .target(name: "OpenSSLSupport", dependencies: ["COpenSSL"]),
         .target(
             name: "PosternRelay",
-            dependencies: ["PosternCore", "PosternIPC", "PosternPrivilege", "COpenSSL", "OpenSSLSupport"],
+            dependencies: [
+                "PosternCore", "PosternIPC", "PosternPrivilege", "SMTPProtocol", "COpenSSL", "OpenSSLSupport",
+            ],
             swiftSettings: testable),
         .target(
             name: "PosternQueue", dependencies: ["PosternCore", "PosternIPC", "PosternPrivilege", "CShims"],
@@ -77,7 +80,7 @@ let package = Package(
         .executableTarget(name: "fuzz_control", dependencies: ["FuzzSupport", "PosternCore", "PosternQueue"]),
         .executableTarget(name: "fuzz_access", dependencies: ["FuzzSupport", "PosternLookup"]),
         .executableTarget(name: "fuzz_dns", dependencies: ["FuzzSupport", "PosternLookup"]),
-        .executableTarget(name: "fuzz_reply", dependencies: ["FuzzSupport", "PosternCore", "PosternRelay"]),
+        .executableTarget(name: "fuzz_reply", dependencies: ["FuzzSupport", "PosternCore", "SMTPProtocol"]),
         .executableTarget(name: "fuzz_aliases", dependencies: ["FuzzSupport", "PosternCore", "PosternAliases"]),
     ],
     swiftLanguageModes: [.v5]

@@ -31,7 +31,7 @@ public struct PosternConfig: Equatable, Sendable {
     public var logFacility: LogFacility = .mail
     /// Bytes; the listener refuses larger messages (SIZE and during DATA).
     public var maxMessageSize: Int = Defaults.maxMessageSize
-    public var maxRecipientsPerMessage: Int = 100
+    public var maxRecipientsPerMessage: Int = SMTPDefaults.maxRecipients
     /// The text after "220 ", before expansion; see `expandedGreeting(date:)`.
     public var smtpGreetingMessage: String = Defaults.smtpGreetingMessage
     /// Expanded: `goaway` has become its flags and `public` nothing.
@@ -45,7 +45,7 @@ public struct PosternConfig: Equatable, Sendable {
     /// The group that owns the mbox directory; workers join it to write there.
     public var mailGroup: String = "mail"
     /// Received: lines beyond which a message is bounced as looping.
-    public var maxHopCount: Int = 100
+    public var maxHopCount: Int = SMTPDefaults.maxHopCount
     /// Simultaneous SMTP connections the listener accepts.
     public var maxConnections: Int = 200
     /// Simultaneous connections from one client address.
@@ -53,11 +53,11 @@ public struct PosternConfig: Equatable, Sendable {
     /// Connections one client address may open per minute; 0 = no limit.
     public var maxConnectionRatePerClient: Int = 120
     /// Errors (bad commands, refused recipients) before a session is closed.
-    public var maxErrorsPerSession: Int = 10
+    public var maxErrorsPerSession: Int = SMTPDefaults.maxErrors
     /// Seconds the listener waits for a command (RFC 5321 §4.5.3.2: ≥ 5 min).
-    public var commandTimeout: Int = 300
+    public var commandTimeout: Int = SMTPDefaults.commandTimeout
     /// Seconds the listener waits for the next data block within DATA/BDAT.
-    public var dataBlockTimeout: Int = 180
+    public var dataBlockTimeout: Int = SMTPDefaults.dataBlockTimeout
     /// What a bare CR or LF in a message body gets: refused, or made CRLF.
     public var bareLineEndings: BareLineEndings = .reject
     /// DNS block list zones the lookup queries for every client address.
@@ -104,7 +104,7 @@ public struct PosternConfig: Equatable, Sendable {
         /// Also the root of the SASL files' defaults.
         public static let configDirectory = "/etc/postern"
         /// Also what QueueMinFree's default follows.
-        public static let maxMessageSize = 10 << 20
+        public static let maxMessageSize = SMTPDefaults.maxMessageSize
         public static let smtpGreetingMessage = "$j ESMTP"
         /// QueueMinFree when not set: this many times MaxMessageSize.
         public static let queueMinFreeFactor = 2
@@ -156,11 +156,4 @@ public struct PosternConfig: Equatable, Sendable {
         }
         return lines.joined(separator: "\n") + "\n"
     }
-}
-
-/// What the listener does with a bare CR or LF inside a message: the
-/// default refuses the message (no SMTP smuggling); `normalize` repairs it.
-public enum BareLineEndings: String, Sendable, Equatable {
-    case reject
-    case normalize
 }

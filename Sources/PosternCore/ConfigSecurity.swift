@@ -61,7 +61,7 @@ public struct SecurityConfig: Equatable, Sendable {
     /// Offer AUTH before STARTTLS (never the default: passwords in clear).
     public var authAllowCleartext: Bool = false
     /// Failed AUTH attempts in one session before it is closed.
-    public var authMaxFailures: Int = 3
+    public var authMaxFailures: Int = SMTPDefaults.maxAuthFailures
     public var saslPasswordCheck: SASLPasswordCheck = .auxprop
     public var saslDbFile: String
     public var saslauthdSocket: String

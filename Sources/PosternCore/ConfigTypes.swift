@@ -162,39 +162,3 @@ public enum LogFacility: String, CaseIterable, Sendable {
         }
     }
 }
-
-/// Sendmail's PrivacyOptions flags, spelled as Sendmail spells them so that
-/// the seeds' advice can be pasted in. `public` and `goaway` are not flags
-/// but shorthands; the parser expands them and the stored set holds only
-/// these real flags, so the SMTP code asks one question (`contains`).
-public enum PrivacyOption: String, CaseIterable, Sendable {
-    case needmailhelo
-    case needexpnhelo
-    case needvrfyhelo
-    case noexpn
-    case novrfy
-    case noverb
-    case authwarnings
-    case noetrn
-    case noreceipts
-    case nobodyreturn
-    case noactualrecipient
-    case restrictmailq
-    case restrictqrun
-    case restrictexpand
-
-    /// What `goaway` sets. Sendmail 8.12 and later define PRIV_GOAWAY as
-    /// 0x0000ffff, the low bits only: needmailhelo, needexpnhelo,
-    /// needvrfyhelo, noexpn, novrfy, authwarnings, noverb. Its manual: "The
-    /// goaway pseudo-flag sets all flags except noreceipts, restrictmailq,
-    /// restrictqrun, restrictexpand, noetrn, and nobodyreturn." We follow
-    /// Sendmail so that a file copied from a Sendmail host means the same.
-    public static let goaway: Set<PrivacyOption> = [
-        .needmailhelo, .needexpnhelo, .needvrfyhelo, .noexpn, .novrfy, .authwarnings, .noverb,
-    ]
-
-    /// Flags that imply others. Sendmail's manual: "noexpn  Disallow EXPN
-    /// entirely, implies noverb" (VERB is another way to watch expansion).
-    /// Stored expanded, so the SMTP code need not know the rule.
-    static let implied: [PrivacyOption: Set<PrivacyOption>] = [.noexpn: [.noverb]]
-}

@@ -307,7 +307,7 @@ enum ConfigValue {
     }
 
     /// `goaway` when the set holds all of it, then the other flags in
-    /// declaration order; `public` for the empty set.
+    /// display order; `public` for the empty set.
     static func renderPrivacy(_ flags: Set<PrivacyOption>) -> String {
         var words: [String] = []
         var rest = flags
@@ -315,7 +315,7 @@ enum ConfigValue {
             words.append("goaway")
             rest.subtract(PrivacyOption.goaway)
         }
-        words += PrivacyOption.allCases.filter(rest.contains).map(\.rawValue)
+        words += PrivacyOption.displayOrder.filter(rest.contains).map(\.rawValue)
         return words.isEmpty ? "public" : words.joined(separator: ", ")
     }
 

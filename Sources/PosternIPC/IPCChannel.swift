@@ -6,7 +6,7 @@ public enum IPCError: Error, Equatable, Sendable {
     case closed
     case sendFailed(errno: Int32)
     case violation(IPCDecodeError)
-    case peerFailure(ReplyStatus)
+    case peerFailure(SMTPReply)
     /// No answer within the request's deadline: the peer is stopped, hung
     /// or overloaded. Its answer, should it still come, is dropped.
     case timedOut

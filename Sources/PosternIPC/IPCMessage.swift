@@ -33,7 +33,7 @@ public enum IPCMessage: Equatable, Sendable {
     /// A recipient elsewhere that this client may relay to, as the address
     /// to deliver to (any route through this host taken off) and its domain.
     case recipientRemote(address: String, domain: String)
-    case rejected(ReplyStatus)
+    case rejected(SMTPReply)
     // listener -> lookup: SMTP AUTH. Answers: `authChallenge`,
     // `authSucceeded`, or `rejected` (535 5.7.8, 504 5.5.4, 454 4.7.0...).
     /// Which SASL mechanisms the server offers; answered by `mechanisms`.

@@ -106,7 +106,7 @@ extension IPCMessage {
             let address = try r.read(.address)
             message = .recipientRemote(address: address, domain: try r.read(.domain))
         case .recipientAccepted: message = .recipientAccepted(localUser: try r.read(.user))
-        case .rejected: message = .rejected(try r.read(ReplyStatus.self))
+        case .rejected: message = .rejected(try r.read(SMTPReply.self))
         case .messageOpened: message = .messageOpened(try r.read(QueueID.self))
         case .committed: message = .committed(try r.read(QueueID.self))
         case .abortMessage: message = .abortMessage(try r.read(QueueID.self))

@@ -102,7 +102,7 @@ extension SMTPSessionHandler {
             switch result.map(\.message) {
             case .success(.authChallenge(let challenge)): step = .challenge(challenge)
             case .success(.authSucceeded(let user)): step = .success(user: user)
-            case .success(.rejected(let status)): step = .failure(Self.reply(status))
+            case .success(.rejected(let status)): step = .failure(status)
             default: step = .failure(Self.authTemporaryFailure)
             }
             finishStep(step)

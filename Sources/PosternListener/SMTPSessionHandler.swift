@@ -124,8 +124,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             maxMessageSize: config.maxMessageSize, maxRecipients: config.maxRecipientsPerMessage,
             maxErrors: config.maxErrorsPerSession, maxReceivedHeaders: config.maxHopCount,
             maxPendingInput: 256 << 10,
-            privacy: Set(config.privacyOptions.compactMap { PrivacyFlag(rawValue: $0.rawValue) }),
-            bareLineEndings: config.bareLineEndings == .normalize ? .normalize : .reject,
+            privacy: config.privacyOptions, bareLineEndings: config.bareLineEndings,
             commandTimeout: config.commandTimeout, dataTimeout: config.dataBlockTimeout,
             protocolFlags: (tls: tlsInfo != nil, authenticated: false),
             startTLSAvailable: server.tlsContext != nil && !kind.implicitTLS, authMechanisms: mechanisms,
@@ -133,11 +132,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             maxAuthFailures: config.security.authMaxFailures, tlsDescription: tlsInfo?.description,
             masquerader: server.masquerader)
         var m = SMTPServerStateMachine(settings: settings, clientAddress: client.address)
-        let rejection =
-            verdict.action == .reject
-            ? SMTPReply(code: Int(verdict.status.code), enhanced: verdict.status.enhanced, text: verdict.status.text)
-            : nil
-        var actions = m.start(rejection: rejection)
+        var actions = m.start(rejection: verdict.action == .reject ? verdict.status : nil)
         if !earlyInput.isEmpty {
             actions += m.receive(earlyInput)
             earlyInput = []
@@ -313,10 +308,6 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         SMTPReply(code: 451, enhanced: "4.3.0", text: "Temporary \(what) failure, try again later")
     }
 
-    static func reply(_ status: ReplyStatus) -> SMTPReply {
-        SMTPReply(code: Int(status.code), enhanced: status.enhanced, text: status.text)
-    }
-
     private func checkSender(_ address: String, declaredSize: Int?) {
         discardCurrent = discardAll
         // Refused before the client sends a message the spool cannot hold.
@@ -337,7 +328,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         case .success(.accepted): verdict = discardAll ? .discard : .accept
         case .success(.discarded): verdict = .discard
         case .success(.rejected(let s)):
-            verdict = .reject(Self.reply(s))
+            verdict = .reject(s)
             logger.info("reject: MAIL from \(client.address): \(s.code) \(s.enhanced) \(s.text)")
         default: verdict = .reject(Self.temporaryFailure("lookup"))
         }
@@ -359,7 +350,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         case .success(.recipientRemote(let address, _)): verdict = .relay(address: address)
         case .success(.discarded): verdict = .discard
         case .success(.rejected(let s)):
-            verdict = .reject(Self.reply(s))
+            verdict = .reject(s)
             logger.info("reject: RCPT from \(client.address): \(s.code) \(s.enhanced) \(s.text)")
         default: verdict = .reject(Self.temporaryFailure("lookup"))
         }
@@ -383,7 +374,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             var refusal: SMTPReply?
             if case .success(let frame) = result {
                 frame.descriptors.forEach { _ = close($0) }
-                if case .rejected(let status) = frame.message { refusal = Self.reply(status) }
+                if case .rejected(let status) = frame.message { refusal = status }
             }
             advance { $0.messageOpened(queueID: nil, date: RFC5322Date.now(), refusal: refusal) }
             return
@@ -439,35 +430,21 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             queueID: id, sender: server.masquerader?.rewrite(envelopeSender: message.sender) ?? message.sender,
             recipients: message.recipients.map {
                 Recipient(
-                    address: $0.address, localUser: $0.localUser, notify: Self.notify($0.notify),
+                    address: $0.address, localUser: $0.localUser, notify: $0.notify ?? [],
                     originalRecipient: $0.orcpt ?? "")
             },
             clientAddress: client.address, clientHelo: message.helo, authUser: client.authenticatedUser,
-            dsnReturn: message.ret.map { $0 == .full ? .full : .headers }, envelopeID: message.envid ?? "",
-            bodyType: message.body.map { $0 == .eightBitMIME ? .eightBitMIME : .sevenBit },
+            dsnReturn: message.ret, envelopeID: message.envid ?? "", bodyType: message.body,
             smtputf8: message.smtputf8)
         ask(.queue, .commitMessage(request)) { [self] result in
             let outcome: Result<Void, SMTPReply>
             switch result.map(\.message) {
             case .success(.committed(let cid)) where cid == id: outcome = .success(())
-            case .success(.rejected(let s)): outcome = .failure(Self.reply(s))
+            case .success(.rejected(let s)): outcome = .failure(s)
             default: outcome = .failure(Self.temporaryFailure("queue"))
             }
             advance { $0.messageCommitted(outcome) }
         }
-    }
-
-    private static func notify(_ flags: Set<SMTPProtocol.DSNNotify>?) -> PosternCore.DSNNotify {
-        var set: PosternCore.DSNNotify = []
-        for flag in flags ?? [] {
-            switch flag {
-            case .never: set.insert(.never)
-            case .success: set.insert(.success)
-            case .failure: set.insert(.failure)
-            case .delay: set.insert(.delay)
-            }
-        }
-        return set
     }
 
     private func abortSpool() {

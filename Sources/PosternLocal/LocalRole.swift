@@ -88,7 +88,7 @@ final class LocalService: @unchecked Sendable {
             frame.descriptors.forEach { _ = close($0) }
             try? channel.respond(
                 to: frame.requestID,
-                with: .rejected(ReplyStatus(code: 451, enhanced: "4.3.0", text: "Unsupported local request")))
+                with: .rejected(SMTPReply(code: 451, enhanced: "4.3.0", text: "Unsupported local request")))
             return
         }
         var byUser: [WorkerKey: [DeliveryRecipient]] = [:]

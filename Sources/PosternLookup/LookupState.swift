@@ -250,10 +250,10 @@ final class LookupState: @unchecked Sendable {
             case .remote(let address, let domain): return .recipientRemote(address: address, domain: domain)
             case .discard: return .discarded
             case .reject(let code, let enhanced, let text):
-                return .rejected(ReplyStatus(code: UInt16(code), enhanced: enhanced, text: text))
+                return .rejected(SMTPReply(code: Int(code), enhanced: enhanced, text: text))
             }
         default:
-            return .rejected(ReplyStatus(code: 451, enhanced: "4.3.0", text: "Unsupported lookup request"))
+            return .rejected(SMTPReply(code: 451, enhanced: "4.3.0", text: "Unsupported lookup request"))
         }
     }
 
@@ -262,7 +262,7 @@ final class LookupState: @unchecked Sendable {
         case .accept: return .accepted
         case .discard: return .discarded
         case .reject(let code, let enhanced, let text):
-            return .rejected(ReplyStatus(code: UInt16(code), enhanced: enhanced, text: text))
+            return .rejected(SMTPReply(code: Int(code), enhanced: enhanced, text: text))
         }
     }
 
@@ -275,12 +275,12 @@ final class LookupState: @unchecked Sendable {
     ) -> ClientVerdict {
         let hostname = reverseName(client.address, resolver: resolver)
         let decision = engine.client(ip: client.address, hostname: hostname)
-        let none = ReplyStatus(code: 250, enhanced: "2.0.0", text: "")
+        let none = SMTPReply(code: 250, enhanced: "2.0.0", text: "")
         switch decision.decision {
         case .reject(let code, let enhanced, let text):
             logger.info("reject: connect from \(client.address): \(code) \(enhanced) \(text)")
             return ClientVerdict(
-                action: .reject, status: ReplyStatus(code: UInt16(code), enhanced: enhanced, text: text),
+                action: .reject, status: SMTPReply(code: Int(code), enhanced: enhanced, text: text),
                 mayRelay: false, hostname: hostname ?? "")
         case .discard:
             return ClientVerdict(action: .discard, status: none, mayRelay: false, hostname: hostname ?? "")
@@ -297,7 +297,7 @@ final class LookupState: @unchecked Sendable {
                         logger.info("reject: connect from \(client.address): listed by \(zone)\(reason)")
                         return ClientVerdict(
                             action: .reject,
-                            status: ReplyStatus(
+                            status: SMTPReply(
                                 code: 554, enhanced: "5.7.1",
                                 text: "Service unavailable; client [\(client.address)] blocked using \(zone)\(reason)"),
                             mayRelay: false, hostname: hostname ?? "")

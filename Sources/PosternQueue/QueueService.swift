@@ -114,8 +114,7 @@ final class QueueService: @unchecked Sendable {
         }
     }
 
-    private func reject(_ requestID: UInt32, _ channel: IPCChannel, _ code: UInt16, _ enhanced: String, _ text: String)
-    {
+    private func reject(_ requestID: UInt32, _ channel: IPCChannel, _ code: Int, _ enhanced: String, _ text: String) {
         try? channel.respond(to: requestID, with: .rejected(ReplyStatus(code: code, enhanced: enhanced, text: text)))
     }
 

@@ -1,18 +1,3 @@
-/// RFC 3461 RET: how much of a message a bounce returns.
-public enum DSNReturn: String, Equatable, Sendable {
-    case full = "FULL"
-    case headers = "HDRS"
-}
-
-/// RFC 3461 NOTIFY: when the sender wants a delivery status notification.
-/// `never` only ever appears alone.
-public enum DSNNotify: String, Hashable, Sendable, CaseIterable {
-    case never = "NEVER"
-    case success = "SUCCESS"
-    case failure = "FAILURE"
-    case delay = "DELAY"
-}
-
 /// RFC 3461 §4: `xtext = *( xchar / hexchar )`, where xchar is any
 /// printable ASCII but "+" and "=", and hexchar is "+" and two uppercase
 /// hex digits. Decoding is strict (lowercase hex is not in the grammar), and
@@ -56,12 +41,12 @@ enum XText {
 public struct RecipientParameters: Equatable, Sendable {
     /// nil when NOTIFY was not given (the queue applies the RFC 3461
     /// default, FAILURE and DELAY).
-    public var notify: Set<DSNNotify>?
+    public var notify: DSNNotify?
     /// `addr-type;address`, the address decoded from xtext, e.g.
     /// `rfc822;alice@example.test`.
     public var orcpt: String?
 
-    public init(notify: Set<DSNNotify>? = nil, orcpt: String? = nil) {
+    public init(notify: DSNNotify? = nil, orcpt: String? = nil) {
         self.notify = notify
         self.orcpt = orcpt
     }
@@ -102,14 +87,14 @@ extension RecipientParameters {
     }
 
     /// `"NEVER" / 1#( "SUCCESS" / "FAILURE" / "DELAY" )`, each at most once.
-    private static func parseNotify(_ value: ArraySlice<UInt8>) -> Set<DSNNotify>? {
-        var result = Set<DSNNotify>()
+    private static func parseNotify(_ value: ArraySlice<UInt8>) -> DSNNotify? {
+        var result: DSNNotify = []
         for item in value.split(separator: ASCII.comma, omittingEmptySubsequences: false) {
-            guard let notify = DSNNotify.allCases.first(where: { ASCII.equalsIgnoringCase(item, $0.rawValue) }),
-                result.insert(notify).inserted
-            else { return nil }
+            guard let notify = DSNNotify(keyword: ASCII.string(item)), result.insert(notify).inserted else {
+                return nil
+            }
         }
-        if result.contains(.never) && result.count > 1 { return nil }
+        if result.contains(.never) && result != .never { return nil }
         return result
     }
 

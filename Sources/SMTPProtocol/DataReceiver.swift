@@ -29,7 +29,7 @@ public struct DataReceiver: Sendable {
         case cr
     }
 
-    public let bareLineEndings: BareLineEndingPolicy
+    public let bareLineEndings: BareLineEndings
     /// DATA's dot-stuffing and terminator; false for BDAT.
     public let dotStuffed: Bool
 
@@ -42,7 +42,7 @@ public struct DataReceiver: Sendable {
     public private(set) var sawNUL = false
     public private(set) var isComplete = false
 
-    public init(bareLineEndings: BareLineEndingPolicy = .reject, dotStuffed: Bool = true) {
+    public init(bareLineEndings: BareLineEndings = .reject, dotStuffed: Bool = true) {
         self.bareLineEndings = bareLineEndings
         self.dotStuffed = dotStuffed
     }

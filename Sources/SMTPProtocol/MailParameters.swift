@@ -1,17 +1,10 @@
-/// RFC 6152: what the client says the body contains. Recorded so that a
-/// relay can tell whether an 8-bit message may need downgrading.
-public enum MailBodyType: Equatable, Sendable {
-    case sevenBit
-    case eightBitMIME
-}
-
 /// The ESMTP parameters MAIL FROM understands. Anything else is refused with
 /// 555 (RFC 5321 §4.1.1.11) rather than ignored, so that a client never
 /// believes an extension we do not implement took effect.
 public struct MailParameters: Equatable, Sendable {
     /// RFC 1870 declared size; saturates instead of overflowing.
     public var size: Int?
-    public var body: MailBodyType?
+    public var body: MessageBodyType?
     /// RFC 6531: the transaction may carry UTF-8 addresses and headers.
     public var smtputf8: Bool
     /// RFC 3461 RET.
@@ -24,7 +17,7 @@ public struct MailParameters: Equatable, Sendable {
     public var auth: String?
 
     public init(
-        size: Int? = nil, body: MailBodyType? = nil, smtputf8: Bool = false, ret: DSNReturn? = nil,
+        size: Int? = nil, body: MessageBodyType? = nil, smtputf8: Bool = false, ret: DSNReturn? = nil,
         envid: String? = nil
     ) {
         self.size = size

@@ -33,11 +33,11 @@ public struct AcceptedRecipient: Equatable, Sendable {
     /// RFC 3461 NOTIFY; nil when not given. With the `noreceipts` privacy
     /// flag SUCCESS has already been removed (leaving NEVER if nothing else
     /// was asked for).
-    public var notify: Set<DSNNotify>?
+    public var notify: DSNNotify?
     /// RFC 3461 ORCPT as `addr-type;address`, decoded from xtext.
     public var orcpt: String?
 
-    public init(address: String, localUser: String, notify: Set<DSNNotify>? = nil, orcpt: String? = nil) {
+    public init(address: String, localUser: String, notify: DSNNotify? = nil, orcpt: String? = nil) {
         self.address = address
         self.localUser = localUser
         self.notify = notify
@@ -55,7 +55,7 @@ public struct AcceptedMessage: Equatable, Sendable {
     /// Bytes written to the spool file, the Received: header included.
     public var size: Int
     /// The BODY= parameter of MAIL FROM, nil when the client gave none.
-    public var body: MailBodyType?
+    public var body: MessageBodyType?
     /// RFC 3461 RET and ENVID from MAIL FROM.
     public var ret: DSNReturn?
     public var envid: String?
@@ -64,7 +64,7 @@ public struct AcceptedMessage: Equatable, Sendable {
     public var smtputf8: Bool
 
     public init(
-        sender: String, recipients: [AcceptedRecipient], helo: String, size: Int, body: MailBodyType? = nil,
+        sender: String, recipients: [AcceptedRecipient], helo: String, size: Int, body: MessageBodyType? = nil,
         ret: DSNReturn? = nil, envid: String? = nil, smtputf8: Bool = false
     ) {
         self.sender = sender

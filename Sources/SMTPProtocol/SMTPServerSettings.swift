@@ -1,18 +1,3 @@
-/// What to do with a bare CR or bare LF inside DATA.
-public enum BareLineEndingPolicy: Equatable, Sendable {
-    /// Refuse the message at its end (550 5.6.11): the SMTP smuggling
-    /// defence, and the default.
-    case reject
-    /// Store each bare CR or bare LF as CR LF. The end of DATA is still
-    /// only CR LF "." CR LF, and a bare line ending never counts as the
-    /// start of a line for that purpose, so "\n.\n", "\n.\r\n", "\r.\r\n",
-    /// "\r\n.\n" and "\r\n.\r" remain message content in this mode too:
-    /// nothing after them can run as a command. The stored message may then
-    /// hold a line with a lone "."; the spool is not dot-stuffed, and
-    /// whoever sends it on over SMTP stuffs it like any other line.
-    case normalize
-}
-
 /// Per-listener limits and policy. Every limit bounds something a client
 /// controls, so that no session can make the listener use unbounded memory
 /// or time.
@@ -43,8 +28,8 @@ public struct SMTPServerSettings: Sendable {
     /// layer should stop reading while `isWaiting`.
     public var maxPendingInput: Int
     /// Sendmail's PrivacyOptions, expanded (no `goaway`).
-    public var privacy: Set<PrivacyFlag>
-    public var bareLineEndings: BareLineEndingPolicy
+    public var privacy: Set<PrivacyOption>
+    public var bareLineEndings: BareLineEndings
     /// Add `Date:` and `Message-ID:` to a message that lacks them.
     public var addMissingHeaders: Bool
     /// The header section is buffered (the added headers go at its end), so
@@ -80,14 +65,15 @@ public struct SMTPServerSettings: Sendable {
     public var masquerader: Masquerader?
 
     public init(
-        hostname: String, greeting: String, maxMessageSize: Int = 10_485_760, maxRecipients: Int = 100,
-        maxCommandLineLength: Int = 512, maxErrors: Int = 20, maxReceivedHeaders: Int = 100,
-        maxPendingInput: Int = 65_536, privacy: Set<PrivacyFlag> = [], bareLineEndings: BareLineEndingPolicy = .reject,
+        hostname: String, greeting: String, maxMessageSize: Int = SMTPDefaults.maxMessageSize,
+        maxRecipients: Int = SMTPDefaults.maxRecipients, maxCommandLineLength: Int = 512,
+        maxErrors: Int = SMTPDefaults.maxErrors, maxReceivedHeaders: Int = SMTPDefaults.maxHopCount,
+        maxPendingInput: Int = 65_536, privacy: Set<PrivacyOption> = [], bareLineEndings: BareLineEndings = .reject,
         addMissingHeaders: Bool = true, maxHeaderSectionSize: Int = 1_048_576, maxHeaderLines: Int = 1000,
-        commandTimeout: Int = 300, dataTimeout: Int = 180,
+        commandTimeout: Int = SMTPDefaults.commandTimeout, dataTimeout: Int = SMTPDefaults.dataBlockTimeout,
         protocolFlags: (tls: Bool, authenticated: Bool) = (tls: false, authenticated: false),
         startTLSAvailable: Bool = false, authMechanisms: [String] = [], authAllowCleartext: Bool = false,
-        authRequired: Bool = false, maxAuthFailures: Int = 3, tlsDescription: String? = nil,
+        authRequired: Bool = false, maxAuthFailures: Int = SMTPDefaults.maxAuthFailures, tlsDescription: String? = nil,
         masquerader: Masquerader? = nil
     ) {
         self.hostname = hostname

@@ -21,7 +21,7 @@ final class FrameCodecTests: XCTestCase {
             .checkClient(ClientContext(address: "192.0.2.1", hostname: "client.example", authenticatedUser: "")),
             .clientVerdict(
                 ClientVerdict(
-                    action: .reject, status: ReplyStatus(code: 554, enhanced: "5.7.1", text: "Access denied"),
+                    action: .reject, status: SMTPReply(code: 554, enhanced: "5.7.1", text: "Access denied"),
                     mayRelay: false, hostname: "")),
             .checkSender(address: "", client: ClientContext(address: "::1", authenticatedUser: "alice")),
             .accepted,
@@ -46,7 +46,7 @@ final class FrameCodecTests: XCTestCase {
             .authAbort(exchange: 7),
             .authChallenge([0xFF, 0x00, 0x7F]),
             .authSucceeded(user: "alice"),
-            .rejected(ReplyStatus(code: 550, enhanced: "5.1.1", text: "User unknown")),
+            .rejected(SMTPReply(code: 550, enhanced: "5.1.1", text: "User unknown")),
             .openMessage,
             .messageOpened(id),
             .commitMessage(

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
+import MailVocabulary
 import PosternIPC
 import XCTest
 
@@ -86,7 +87,7 @@ final class SASLAuthdTests: XCTestCase {
         XCTAssertEqual(ask(authenticator, .authMechanisms), .mechanisms(["PLAIN", "LOGIN"]))
         XCTAssertEqual(plain(authenticator, user: "alice", password: "open sesame"), .authSucceeded(user: "alice"))
         let invalid = IPCMessage.rejected(
-            ReplyStatus(code: 535, enhanced: "5.7.8", text: "Authentication credentials invalid"))
+            SMTPReply(code: 535, enhanced: "5.7.8", text: "Authentication credentials invalid"))
         XCTAssertEqual(plain(authenticator, user: "alice", password: "open barley"), invalid)
         XCTAssertEqual(plain(authenticator, user: "nobody", password: "open sesame"), invalid)
     }
@@ -96,6 +97,6 @@ final class SASLAuthdTests: XCTestCase {
         stopDaemon()
         XCTAssertEqual(
             plain(authenticator, user: "alice", password: "open sesame"),
-            .rejected(ReplyStatus(code: 454, enhanced: "4.7.0", text: "Temporary authentication failure")))
+            .rejected(SMTPReply(code: 454, enhanced: "4.7.0", text: "Temporary authentication failure")))
     }
 }

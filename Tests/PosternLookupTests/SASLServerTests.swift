@@ -2,6 +2,7 @@ import CSASL
 import Dispatch
 import Glibc
 import Logging
+import MailVocabulary
 import PosternIPC
 import XCTest
 
@@ -125,7 +126,7 @@ final class SASLServerTests: XCTestCase {
     func testWrongPasswordAndUnknownUserFailIdentically() throws {
         let authenticator = try makeAuthenticator()
         let invalid = IPCMessage.rejected(
-            ReplyStatus(code: 535, enhanced: "5.7.8", text: "Authentication credentials invalid"))
+            SMTPReply(code: 535, enhanced: "5.7.8", text: "Authentication credentials invalid"))
         for mechanism in Self.mechanisms {
             XCTAssertEqual(
                 try authenticate(authenticator, mechanism: mechanism, user: "alice", password: "battery staple"),
@@ -151,7 +152,7 @@ final class SASLServerTests: XCTestCase {
                         client: ClientContext(address: "192.0.2.7"), tls: true)))
             XCTAssertEqual(
                 answer,
-                .rejected(ReplyStatus(code: 504, enhanced: "5.5.4", text: "Unrecognized authentication type")),
+                .rejected(SMTPReply(code: 504, enhanced: "5.5.4", text: "Unrecognized authentication type")),
                 mechanism)
         }
     }
@@ -175,7 +176,7 @@ final class SASLServerTests: XCTestCase {
         defer { authenticator.update(settings: settings()) }
         XCTAssertEqual(
             try authenticate(authenticator, mechanism: "PLAIN", user: "alice", password: "correct horse"),
-            .rejected(ReplyStatus(code: 454, enhanced: "4.7.0", text: "Temporary authentication failure")))
+            .rejected(SMTPReply(code: 454, enhanced: "4.7.0", text: "Temporary authentication failure")))
     }
 
     func testAbortDisposesTheExchange() throws {

@@ -1,6 +1,7 @@
 import Glibc
 import PosternCore
 import PosternIPC
+import SMTPProtocol
 import XCTest
 
 @testable import PosternRelay

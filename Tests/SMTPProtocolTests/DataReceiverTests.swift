@@ -6,7 +6,7 @@ final class DataReceiverTests: XCTestCase {
     /// Feeds `chunks` one after another and returns the output and what was
     /// left after the terminator.
     private func run(
-        _ chunks: [String], policy: BareLineEndingPolicy = .reject
+        _ chunks: [String], policy: BareLineEndings = .reject
     ) -> (receiver: DataReceiver, output: String, rest: String) {
         var receiver = DataReceiver(bareLineEndings: policy)
         var output: [UInt8] = []
@@ -84,7 +84,7 @@ final class DataReceiverTests: XCTestCase {
     }
 
     func testNULIsRefusedInBothPolicies() {
-        for policy in [BareLineEndingPolicy.reject, .normalize] {
+        for policy in [BareLineEndings.reject, .normalize] {
             var receiver = DataReceiver(bareLineEndings: policy)
             var output: [UInt8] = []
             _ = receiver.consume([0x61, 0x00, 0x62, 0x0D, 0x0A][...], into: &output)

@@ -11,7 +11,7 @@ final class PrivacyOptionsTests: XCTestCase {
     private let notAllowed = Event.reply("502 5.7.0 Sorry, we do not allow this operation\r\n")
     private let expnNotImplemented = Event.reply("502 5.7.0 EXPN is not implemented\r\n")
 
-    private func session(_ privacy: Set<PrivacyFlag>, helo: Bool = false) -> Session {
+    private func session(_ privacy: Set<PrivacyOption>, helo: Bool = false) -> Session {
         var session = Session(.test(privacy: privacy))
         _ = session.start()
         if helo { _ = session.send("HELO client.example.org\r\n") }
@@ -20,7 +20,7 @@ final class PrivacyOptionsTests: XCTestCase {
 
     func testFlagsAreSendmailsNames() {
         XCTAssertEqual(
-            PrivacyFlag.allCases.map(\.rawValue),
+            PrivacyOption.allCases.map(\.rawValue),
             [
                 "needmailhelo", "needexpnhelo", "needvrfyhelo", "noexpn", "novrfy", "noetrn", "noverb",
                 "restrictmailq", "restrictqrun", "restrictexpand", "noreceipts", "nobodyreturn", "authwarnings",
@@ -122,7 +122,7 @@ final class PrivacyOptionsTests: XCTestCase {
             ])
     }
 
-    private func committedNotify(_ privacy: Set<PrivacyFlag>, _ notify: [String]) -> [Set<DSNNotify>?] {
+    private func committedNotify(_ privacy: Set<PrivacyOption>, _ notify: [String]) -> [DSNNotify?] {
         var session = Session(.test(privacy: privacy))
         _ = session.start()
         _ = session.send("EHLO client.example.org\r\nMAIL FROM:<bob@example.org>\r\n")
@@ -146,7 +146,7 @@ final class PrivacyOptionsTests: XCTestCase {
             [[.success], [.success, .failure], [.delay, .success], [.never], [.failure], nil])
     }
 
-    private func addedHeaders(_ privacy: Set<PrivacyFlag>, helo: String?, client: String = testClient) -> String {
+    private func addedHeaders(_ privacy: Set<PrivacyOption>, helo: String?, client: String = testClient) -> String {
         var session = Session(.test(privacy: privacy), client: client)
         _ = session.start()
         if let helo { _ = session.send("HELO \(helo)\r\n") }
@@ -181,7 +181,7 @@ final class PrivacyOptionsTests: XCTestCase {
         let script =
             "EHLO client.example.org\r\nVRFY a\r\nEXPN a\r\nETRN a\r\nVERB\r\nMAIL FROM:<bob@example.org>\r\n"
             + "RCPT TO:<a@example.test> NOTIFY=SUCCESS\r\n"
-        func run(_ privacy: Set<PrivacyFlag>) -> [Event] {
+        func run(_ privacy: Set<PrivacyOption>) -> [Event] {
             var session = Session(.test(privacy: privacy))
             var events = session.start()
             events += session.send(script)

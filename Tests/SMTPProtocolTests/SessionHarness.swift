@@ -67,7 +67,7 @@ extension SMTPServerSettings {
     static func test(
         maxMessageSize: Int = 10_485_760, maxRecipients: Int = 100, maxCommandLineLength: Int = 512,
         maxErrors: Int = 20, maxReceivedHeaders: Int = 100, maxPendingInput: Int = 65_536,
-        privacy: Set<PrivacyFlag> = [], bareLineEndings: BareLineEndingPolicy = .reject,
+        privacy: Set<PrivacyOption> = [], bareLineEndings: BareLineEndings = .reject,
         addMissingHeaders: Bool = false, maxHeaderSectionSize: Int = 1_048_576, maxHeaderLines: Int = 1000
     ) -> SMTPServerSettings {
         SMTPServerSettings(

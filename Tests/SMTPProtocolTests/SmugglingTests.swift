@@ -15,7 +15,7 @@ final class SmugglingTests: XCTestCase {
     /// Sends a message carrying `smuggle` and a forged transaction, then
     /// the real end of data and a QUIT, answering every question the
     /// machine asks. Returns everything that happened.
-    private func run(_ smuggle: String, _ policy: BareLineEndingPolicy) -> [Event] {
+    private func run(_ smuggle: String, _ policy: BareLineEndings) -> [Event] {
         var session = Session(.test(bareLineEndings: policy))
         session.openMessage()
         session.autoAcceptSenders = false
@@ -34,7 +34,7 @@ final class SmugglingTests: XCTestCase {
     }
 
     func testSmugglingPayloadsNeverMakeASecondTransaction() {
-        for policy in [BareLineEndingPolicy.reject, .normalize] {
+        for policy in [BareLineEndings.reject, .normalize] {
             for smuggle in smuggles {
                 let events = run(smuggle, policy)
                 let label = "\(policy) \(smuggle.debugDescription)"

@@ -70,7 +70,7 @@ func checkCommand(_ command: SMTPCommand, _ line: [UInt8]) {
         checkMailbox(mailbox, line)
         if let notify = parameters.notify {
             check(!notify.isEmpty, "empty NOTIFY")
-            check(!notify.contains(.never) || notify.count == 1, "NOTIFY=NEVER combined")
+            check(!notify.contains(.never) || notify == .never, "NOTIFY=NEVER combined")
         }
         if let orcpt = parameters.orcpt {
             check(orcpt.utf8.count <= 500 && orcpt.contains(";"), "ORCPT \(escaped(orcpt))")

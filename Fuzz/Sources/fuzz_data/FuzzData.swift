@@ -26,7 +26,7 @@ func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let input = fuzzBytes(data, size)
     guard let options = input.first else { return 0 }
     let body = Array(input.dropFirst())
-    let policy: BareLineEndingPolicy = options & 1 == 0 ? .reject : .normalize
+    let policy: BareLineEndings = options & 1 == 0 ? .reject : .normalize
     let bdat = options & 2 != 0
     let small = options & 4 != 0
     let step = Int(options >> 3) + 1
@@ -61,7 +61,7 @@ struct Decoded: Equatable {
     var sawNUL = false
     var contentSize = 0
 
-    init(_ input: [UInt8], policy: BareLineEndingPolicy, step: Int) {
+    init(_ input: [UInt8], policy: BareLineEndings, step: Int) {
         var receiver = DataReceiver(bareLineEndings: policy)
         var start = 0
         while start < input.count && !receiver.isComplete {
@@ -112,7 +112,7 @@ func hasOnlyCRLF(_ bytes: [UInt8]) -> Bool {
 
 /// Lines made from the input (split at LF, CR and LF removed), dot-stuffed
 /// and terminated as a client sends them, decode to exactly those lines.
-func checkRoundTrip(_ input: [UInt8], policy: BareLineEndingPolicy) {
+func checkRoundTrip(_ input: [UInt8], policy: BareLineEndings) {
     var content: [UInt8] = []
     var wire: [UInt8] = []
     if !input.isEmpty {

@@ -6,7 +6,7 @@
 import FuzzSupport
 import PosternCore
 
-@testable import PosternRelay
+@testable import SMTPProtocol
 
 @_cdecl("LLVMFuzzerTestOneInput")
 func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
@@ -21,7 +21,7 @@ func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         parser.append(input[offset..<min(offset + step, input.count)])
         offset += step
         while true {
-            let reply: SMTPServerReply?
+            let reply: SMTPReply?
             do {
                 reply = try parser.nextReply()
             } catch {

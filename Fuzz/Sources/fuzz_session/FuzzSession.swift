@@ -7,7 +7,7 @@
 ///               headers, 0x04 greeting refuses the client, 0x08 small
 ///               limits, 0x10 TLS, 0x20 authenticated, 0x40 time out while
 ///               an answer is pending
-///   bytes 1-2   PrivacyFlag bits, in PrivacyFlag.allCases order
+///   bytes 1-2   PrivacyOption bits, in PrivacyOption.allCases order
 ///   bytes 3-10  choices, used in turn for each request (bits 0-2 pick the
 ///               answer, bit 4 delays it until after the next segment,
 ///               bit 5 makes a refusal temporary)
@@ -85,8 +85,8 @@ struct Scenario {
         header += [UInt8](repeating: 0, count: headerLength - header.count)
         let flags = header[0]
         let privacyBits = Int(header[1]) | Int(header[2]) << 8
-        var privacy = Set<PrivacyFlag>()
-        for (bit, flag) in PrivacyFlag.allCases.enumerated() where privacyBits & (1 << bit) != 0 {
+        var privacy = Set<PrivacyOption>()
+        for (bit, flag) in PrivacyOption.allCases.enumerated() where privacyBits & (1 << bit) != 0 {
             privacy.insert(flag)
         }
         let small = flags & 0x08 != 0
@@ -432,12 +432,11 @@ final class Run {
             queueID: queueID, sender: accepted.sender,
             recipients: accepted.recipients.map {
                 Recipient(
-                    address: $0.address, localUser: $0.localUser, notify: notify($0.notify),
+                    address: $0.address, localUser: $0.localUser, notify: $0.notify ?? [],
                     originalRecipient: $0.orcpt ?? "")
             },
             clientAddress: clientAddress, clientHelo: accepted.helo, authUser: "",
-            dsnReturn: accepted.ret.map { $0 == .full ? .full : .headers }, envelopeID: accepted.envid ?? "",
-            bodyType: accepted.body.map { $0 == .eightBitMIME ? .eightBitMIME : .sevenBit },
+            dsnReturn: accepted.ret, envelopeID: accepted.envid ?? "", bodyType: accepted.body,
             smtputf8: accepted.smtputf8)
         let frame = FrameCodec.encode(.commitMessage(request), requestID: 1, isResponse: false)
         do throws(IPCDecodeError) {
@@ -460,19 +459,6 @@ final class Run {
         } catch {
             check(false, "control file refuses a commit the listener makes: \(error)")
         }
-    }
-
-    func notify(_ flags: Set<SMTPProtocol.DSNNotify>?) -> PosternCore.DSNNotify {
-        var set: PosternCore.DSNNotify = []
-        for flag in flags ?? [] {
-            switch flag {
-            case .never: set.insert(.never)
-            case .success: set.insert(.success)
-            case .failure: set.insert(.failure)
-            case .delay: set.insert(.delay)
-            }
-        }
-        return set
     }
 }
 

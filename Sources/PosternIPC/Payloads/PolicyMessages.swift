@@ -1,19 +1,5 @@
 import PosternCore
 
-/// A reply code with its RFC 3463 enhanced status, carried between processes
-/// so that the listener can answer a client with what a policy decided.
-public struct ReplyStatus: Equatable, Sendable {
-    public var code: UInt16
-    public var enhanced: String
-    public var text: String
-
-    public init(code: UInt16, enhanced: String, text: String) {
-        self.code = code
-        self.enhanced = enhanced
-        self.text = text
-    }
-}
-
 /// Who is on the other end of an SMTP session, as the listener saw it.
 /// The lookup re-derives every decision from it (the client's rights are
 /// recomputed from its address, never taken from the listener's word).
@@ -79,9 +65,12 @@ public struct AuthStart: Equatable, Sendable {
 
 // MARK: - on the wire
 
-extension ReplyStatus: IPCPayload {
+/// The reply a policy decision or a refusal carries between processes
+/// (one line: a decision never needs more), so that the listener can answer
+/// a client with what another process decided.
+extension SMTPReply: IPCPayload {
     public func encode(into w: inout ByteWriter) {
-        w.u16(code)
+        w.u16(UInt16(clamping: code))
         w.string(enhanced)
         w.string(text)
     }
@@ -90,9 +79,12 @@ extension ReplyStatus: IPCPayload {
     public init(from r: inout ByteReader) throws(IPCDecodeError) {
         let code = try r.u16()
         guard (200...599).contains(code) else { throw .badField("code") }
-        self.init(code: code, enhanced: try r.read(.enhanced), text: try r.read(.text))
+        self.init(code: Int(code), enhanced: try r.read(.enhanced), text: try r.read(.text))
     }
 }
+
+/// The name the queue still uses for the one reply type.
+public typealias ReplyStatus = SMTPReply
 
 extension ClientContext: IPCPayload {
     public func encode(into w: inout ByteWriter) {
@@ -118,7 +110,7 @@ extension ClientVerdict: IPCPayload {
 
     public init(from r: inout ByteReader) throws(IPCDecodeError) {
         guard let action = Action(rawValue: try r.u8()) else { throw .badField("action") }
-        let status = try r.read(ReplyStatus.self)
+        let status = try r.read(SMTPReply.self)
         let mayRelay = try r.bool()
         self.init(action: action, status: status, mayRelay: mayRelay, hostname: try r.read(.hostname))
     }

@@ -84,7 +84,7 @@ final class SASLAuthenticator: @unchecked Sendable {
             table.remove(SASLExchangeKey(channel: channel, exchange: exchange))
             return .accepted
         default:
-            return .rejected(ReplyStatus(code: 451, enhanced: "4.3.0", text: "Unsupported lookup request"))
+            return .rejected(SMTPReply(code: 451, enhanced: "4.3.0", text: "Unsupported lookup request"))
         }
     }
 
@@ -148,7 +148,7 @@ final class SASLAuthenticator: @unchecked Sendable {
 
     /// Cyrus's code as a reply; a "no such user" from an unreadable sasldb
     /// is the store's failure, not the client's, so it is a 454.
-    private func classify(_ code: Int32) -> ReplyStatus {
+    private func classify(_ code: Int32) -> SMTPReply {
         let reply = SASLReplies.reply(for: code)
         guard reply == SASLReplies.invalidCredentials, settings.passwordCheck == .auxprop,
             access(settings.sasldbPath, R_OK) != 0

@@ -2,6 +2,7 @@ import Glibc
 import Logging
 import PosternCore
 import PosternIPC
+import SMTPProtocol
 
 /// One connection slot of a destination, on its own thread: tries the
 /// route's hosts and addresses in order until one takes the messages

@@ -3,6 +3,7 @@ import Logging
 import PosternCore
 import PosternIPC
 import PosternPrivilege
+import SMTPProtocol
 
 /// The relay's front: takes delivery jobs from the queue, splits each by
 /// destination domain, asks the lookup for each domain's route, and hands
@@ -72,7 +73,7 @@ final class RelayService: @unchecked Sendable {
             frame.descriptors.forEach { _ = close($0) }
             try? channel.respond(
                 to: frame.requestID,
-                with: .rejected(ReplyStatus(code: 451, enhanced: "4.3.0", text: "Unsupported relay request")))
+                with: .rejected(SMTPReply(code: 451, enhanced: "4.3.0", text: "Unsupported relay request")))
             return
         }
         var byDomain: [String: [DeliveryRecipient]] = [:]

@@ -2,6 +2,7 @@ import Glibc
 import Logging
 import PosternCore
 import PosternIPC
+import SMTPProtocol
 
 /// Starts TLS on a connected socket: the TLS layer's entry point, given to
 /// the session so that this file stays free of OpenSSL. Returns the new

@@ -1,6 +1,7 @@
 import Glibc
 import PosternCore
 import PosternIPC
+import SMTPProtocol
 
 /// One message's recipients for one destination domain: what a connection
 /// delivers, and whom to tell. It owns a duplicate of the spool file's

@@ -89,7 +89,7 @@ public struct SMTPReplyParser: Sendable {
 
     /// The next complete reply, or nil when the input ends inside one.
     /// After an error every later call throws the same error.
-    public mutating func nextReply() throws(SMTPReplyParseError) -> SMTPServerReply? {
+    public mutating func nextReply() throws(SMTPReplyParseError) -> SMTPReply? {
         if let failure { throw failure }
         do {
             while readIndex < unread.count {
@@ -108,7 +108,7 @@ public struct SMTPReplyParser: Sendable {
         return nil
     }
 
-    private mutating func consume(_ byte: UInt8) throws(SMTPReplyParseError) -> SMTPServerReply? {
+    private mutating func consume(_ byte: UInt8) throws(SMTPReplyParseError) -> SMTPReply? {
         replyLength += 1
         if replyLength > limits.maxReplyLength { throw .replyTooLong }
         if afterCR {
@@ -137,7 +137,7 @@ public struct SMTPReplyParser: Sendable {
         line.append(byte)
     }
 
-    private mutating func finishLine() throws(SMTPReplyParseError) -> SMTPServerReply? {
+    private mutating func finishLine() throws(SMTPReplyParseError) -> SMTPReply? {
         guard line.count >= 3, line[0...2].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { throw .malformedLine }
         let lineCode = Int(line[0] - 0x30) * 100 + Int(line[1] - 0x30) * 10 + Int(line[2] - 0x30)
         guard (2...5).contains(lineCode / 100), (lineCode / 10) % 10 <= 5 else { throw .invalidCode(lineCode) }
@@ -157,7 +157,7 @@ public struct SMTPReplyParser: Sendable {
         lines.append(String(decoding: line.dropFirst(4), as: UTF8.self))
         line.removeAll(keepingCapacity: true)
         guard isLast else { return nil }
-        let reply = SMTPServerReply(code: lineCode, lines: lines)
+        let reply = SMTPReply(code: lineCode, serverLines: lines)
         code = nil
         lines = []
         replyLength = 0

@@ -1,6 +1,6 @@
 import XCTest
 
-@testable import PosternRelay
+@testable import SMTPProtocol
 
 final class ServerCapabilitiesTests: XCTestCase {
     private func capabilities(_ extensions: [String]) throws -> ServerCapabilities {

@@ -1,7 +1,6 @@
-import PosternCore
 import XCTest
 
-@testable import PosternRelay
+@testable import SMTPProtocol
 
 let remoteName = "mx.example.test"
 let remoteAddress = "192.0.2.25"

@@ -37,7 +37,7 @@ extension SMTPClientStateMachine {
 
     /// 421: the server is going away; it will not answer anything else.
     mutating func serviceClosing(
-        _ reply: SMTPServerReply, waitingFor: Expectation?, _ actions: inout [SMTPClientAction]
+        _ reply: SMTPReply, waitingFor: Expectation?, _ actions: inout [SMTPClientAction]
     ) {
         let text =
             waitingFor == .greeting

@@ -127,7 +127,7 @@ public struct SMTPClientStateMachine: Sendable {
         }
         parser.append(bytes)
         while stage != .closed {
-            let reply: SMTPServerReply?
+            let reply: SMTPReply?
             do {
                 reply = try parser.nextReply()
             } catch {
@@ -139,7 +139,7 @@ public struct SMTPClientStateMachine: Sendable {
         }
     }
 
-    private mutating func handleReply(_ reply: SMTPServerReply, _ actions: inout [SMTPClientAction]) {
+    private mutating func handleReply(_ reply: SMTPReply, _ actions: inout [SMTPClientAction]) {
         waitChanged = true
         if stage == .quitting {
             closeNormally(&actions)

@@ -1,20 +1,36 @@
-/// RFC 3461 delivery status notification requests, kept with the envelope
-/// so the queue can honour them when it bounces or reports.
+/// RFC 3461 RET: how much of a message a bounce returns. The raw value is
+/// the control file's and IPC's spelling; `keyword` is SMTP's.
 public enum DSNReturn: String, Sendable, Equatable {
     /// RET=FULL: return the whole message in a bounce.
     case full
     /// RET=HDRS: return only its headers.
     case headers = "hdrs"
+
+    public var keyword: String { self == .full ? "FULL" : "HDRS" }
+
+    /// RET='s value, in any case.
+    public init?(keyword: String) {
+        switch keyword.uppercased() {
+        case "FULL": self = .full
+        case "HDRS": self = .headers
+        default: return nil
+        }
+    }
 }
 
-/// BODY= of MAIL (RFC 6152): what the relay may send the message as.
+/// BODY= of MAIL (RFC 6152): what the client says the body contains, so
+/// that the relay can tell whether an 8-bit message needs a server that
+/// takes 8BITMIME. The raw value is the control file's spelling.
 public enum MessageBodyType: String, Sendable, Equatable {
     case sevenBit = "7bit"
     case eightBitMIME = "8bitmime"
+
+    public var keyword: String { self == .eightBitMIME ? "8BITMIME" : "7BIT" }
 }
 
-/// NOTIFY= of one recipient; empty when the client gave none (the queue then
-/// applies the default: failures and delays).
+/// RFC 3461 NOTIFY= of one recipient: when the sender wants a report. Empty
+/// when the client gave none (the queue then applies the default: failures
+/// and delays); `never` only ever appears alone.
 public struct DSNNotify: OptionSet, Sendable, Hashable {
     public let rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }
@@ -33,6 +49,18 @@ public struct DSNNotify: OptionSet, Sendable, Hashable {
         if contains(.failure) { names.append("failure") }
         if contains(.delay) { names.append("delay") }
         return names.joined(separator: ",")
+    }
+
+    /// One of SMTP's NOTIFY keywords (NEVER, SUCCESS, FAILURE, DELAY), in
+    /// any case.
+    public init?(keyword: String) {
+        switch keyword.uppercased() {
+        case "NEVER": self = .never
+        case "SUCCESS": self = .success
+        case "FAILURE": self = .failure
+        case "DELAY": self = .delay
+        default: return nil
+        }
     }
 
     /// Parses `word`; nil for anything else, including NEVER combined with

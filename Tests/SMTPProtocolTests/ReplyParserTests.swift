@@ -1,18 +1,18 @@
 import XCTest
 
-@testable import PosternRelay
+@testable import SMTPProtocol
 
 /// The reply parser is the client's attack surface: everything a hostile
 /// server sends goes through it first.
 final class ReplyParserTests: XCTestCase {
-    private func parse(_ text: String, limits: SMTPReplyLimits = SMTPReplyLimits()) throws -> [SMTPServerReply] {
+    private func parse(_ text: String, limits: SMTPReplyLimits = SMTPReplyLimits()) throws -> [SMTPReply] {
         try parse(Array(text.utf8), limits: limits)
     }
 
-    private func parse(_ bytes: [UInt8], limits: SMTPReplyLimits = SMTPReplyLimits()) throws -> [SMTPServerReply] {
+    private func parse(_ bytes: [UInt8], limits: SMTPReplyLimits = SMTPReplyLimits()) throws -> [SMTPReply] {
         var parser = SMTPReplyParser(limits: limits)
         parser.append(bytes)
-        var replies: [SMTPServerReply] = []
+        var replies: [SMTPReply] = []
         while let reply = try parser.nextReply() { replies.append(reply) }
         return replies
     }
@@ -59,7 +59,7 @@ final class ReplyParserTests: XCTestCase {
         XCTAssertEqual(whole.count, 3)
         for cut in 0...stream.count {
             var parser = SMTPReplyParser()
-            var replies: [SMTPServerReply] = []
+            var replies: [SMTPReply] = []
             parser.append(stream[..<cut])
             while let reply = try parser.nextReply() { replies.append(reply) }
             parser.append(stream[cut...])
@@ -72,7 +72,7 @@ final class ReplyParserTests: XCTestCase {
     func testByteAtATime() throws {
         let stream = Array("220-a\r\n220 b\r\n250 c\r\n".utf8)
         var parser = SMTPReplyParser()
-        var replies: [SMTPServerReply] = []
+        var replies: [SMTPReply] = []
         for byte in stream {
             parser.append([byte])
             while let reply = try parser.nextReply() { replies.append(reply) }

@@ -1,7 +1,7 @@
 import PosternCore
 import XCTest
 
-@testable import PosternRelay
+@testable import SMTPProtocol
 
 /// Random sessions against the invariants the queue relies on: no crash,
 /// one report per message with one result per recipient, statuses that agree

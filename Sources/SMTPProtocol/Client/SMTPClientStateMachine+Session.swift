@@ -1,7 +1,7 @@
 /// Greeting, EHLO with HELO fallback, STARTTLS per policy, and the choice
 /// of what to do next between messages.
 extension SMTPClientStateMachine {
-    mutating func greetingReply(_ reply: SMTPServerReply, _ actions: inout [SMTPClientAction]) {
+    mutating func greetingReply(_ reply: SMTPReply, _ actions: inout [SMTPClientAction]) {
         if reply.code == 220 {
             expected.append(.ehlo)
             send(.ehlo(settings.heloName), &actions)
@@ -16,7 +16,7 @@ extension SMTPClientStateMachine {
         }
     }
 
-    mutating func ehloReply(_ reply: SMTPServerReply, _ actions: inout [SMTPClientAction]) {
+    mutating func ehloReply(_ reply: SMTPReply, _ actions: inout [SMTPClientAction]) {
         if reply.isPositive {
             capabilities = ServerCapabilities(ehloReply: reply)
             greeted(&actions)
@@ -31,7 +31,7 @@ extension SMTPClientStateMachine {
         }
     }
 
-    mutating func heloReply(_ reply: SMTPServerReply, _ actions: inout [SMTPClientAction]) {
+    mutating func heloReply(_ reply: SMTPReply, _ actions: inout [SMTPClientAction]) {
         if reply.isPositive {
             capabilities = .none
             greeted(&actions)
@@ -60,7 +60,7 @@ extension SMTPClientStateMachine {
         startNextMessage(&actions)
     }
 
-    mutating func startTLSReply(_ reply: SMTPServerReply, _ actions: inout [SMTPClientAction]) {
+    mutating func startTLSReply(_ reply: SMTPReply, _ actions: inout [SMTPClientAction]) {
         if reply.code == 220 {
             guard !parser.hasBufferedInput else {
                 violation(.inputAfterSTARTTLS, waitingFor: .startTLS, &actions)
@@ -101,7 +101,7 @@ extension SMTPClientStateMachine {
         abort(failure, quit: false, &actions)
     }
 
-    mutating func rsetReply(_ reply: SMTPServerReply, _ actions: inout [SMTPClientAction]) {
+    mutating func rsetReply(_ reply: SMTPReply, _ actions: inout [SMTPClientAction]) {
         guard case .resetting(let message) = stage else { return }
         if reply.isPositive {
             transactionOpen = false
@@ -157,7 +157,7 @@ extension SMTPClientStateMachine {
 
     /// A 4xx or 5xx during the session's setup, as a deferral for every
     /// message: the host would not talk to us, another may.
-    func deferral(_ reply: SMTPServerReply, answering command: Expectation) -> SessionFailure {
+    func deferral(_ reply: SMTPReply, answering command: Expectation) -> SessionFailure {
         SessionFailure(
             status: ResultTexts.status(for: reply, as: .deferred), text: texts.said(reply, inReplyTo: command.command))
     }

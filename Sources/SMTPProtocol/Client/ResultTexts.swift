@@ -16,18 +16,18 @@ struct ResultTexts: Sendable {
     }
 
     /// "host H said: 550 5.1.1 no such user (in reply to RCPT TO)".
-    func said(_ reply: SMTPServerReply, inReplyTo command: String?) -> String {
+    func said(_ reply: SMTPReply, inReplyTo command: String?) -> String {
         var text = "host \(host) said: \(Self.quoted(reply))"
         if let command { text += " (in reply to \(command))" }
         return text
     }
 
-    func refusedToTalk(_ reply: SMTPServerReply) -> String {
+    func refusedToTalk(_ reply: SMTPReply) -> String {
         "host \(host) refused to talk to me: \(Self.quoted(reply))"
     }
 
     /// The reply as "550 5.1.1 text", lines joined by spaces.
-    static func quoted(_ reply: SMTPServerReply) -> String {
+    static func quoted(_ reply: SMTPReply) -> String {
         let text = printable(reply.lines.filter { !$0.isEmpty }.joined(separator: " "), limit: maxQuotedLength)
         return text.isEmpty ? String(reply.code) : "\(reply.code) \(text)"
     }
@@ -52,7 +52,7 @@ struct ResultTexts: Sendable {
     /// The reply's enhanced code with the class `disposition` needs: a 5xx
     /// greeting that only defers becomes 4.x.x, and a reply without a code
     /// gets the generic one.
-    static func status(for reply: SMTPServerReply, as disposition: RecipientDisposition) -> String {
+    static func status(for reply: SMTPReply, as disposition: RecipientDisposition) -> String {
         let statusClass: String
         switch disposition {
         case .delivered: statusClass = "2"
@@ -64,7 +64,7 @@ struct ResultTexts: Sendable {
     }
 
     /// 2xx delivered, 4xx deferred, 5xx failed.
-    static func disposition(of reply: SMTPServerReply) -> RecipientDisposition {
+    static func disposition(of reply: SMTPReply) -> RecipientDisposition {
         if reply.isPositive { return .delivered }
         return reply.isPermanentFailure ? .failed : .deferred
     }

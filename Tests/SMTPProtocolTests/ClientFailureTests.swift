@@ -1,6 +1,6 @@
 import XCTest
 
-@testable import PosternRelay
+@testable import SMTPProtocol
 
 /// Timeouts, lost connections, protocol violations and unreadable content:
 /// each defers what has no final answer, and nothing worse.

@@ -109,7 +109,7 @@ extension SMTPClientStateMachine {
     // MARK: - Replies
 
     mutating func transactionReply(
-        _ reply: SMTPServerReply, _ answered: Expectation, _ actions: inout [SMTPClientAction]
+        _ reply: SMTPReply, _ answered: Expectation, _ actions: inout [SMTPClientAction]
     ) {
         guard var transaction else {
             violation(.unsolicitedReply(reply.code), waitingFor: answered, &actions)

@@ -1,5 +1,3 @@
-import PosternCore
-
 /// The queue's three outcomes for one recipient of one attempt.
 public enum RecipientDisposition: String, Equatable, Sendable {
     /// The server accepted responsibility (2xx to the end of data).

@@ -1,5 +1,3 @@
-import PosternCore
-
 /// One recipient of a message to relay, with the RFC 3461 requests to pass
 /// on when the next hop offers DSN.
 public struct OutboundRecipient: Equatable, Sendable {

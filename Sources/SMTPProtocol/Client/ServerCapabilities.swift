@@ -24,7 +24,7 @@ public struct ServerCapabilities: Equatable, Sendable {
     public init() {}
 
     /// Reads the lines after the first (which carries the server's name).
-    public init(ehloReply reply: SMTPServerReply) {
+    public init(ehloReply reply: SMTPReply) {
         self.init(extensionLines: reply.lines.dropFirst())
     }
 

@@ -1,6 +1,6 @@
 import XCTest
 
-@testable import PosternRelay
+@testable import SMTPProtocol
 
 /// DATA dot-stuffing and BDAT framing, fed in blocks split everywhere.
 final class ContentEncodingTests: XCTestCase {

@@ -1,6 +1,6 @@
 import XCTest
 
-@testable import PosternRelay
+@testable import SMTPProtocol
 
 /// Greeting, EHLO and the HELO fallback, and STARTTLS under each policy.
 final class ClientSessionTests: XCTestCase {

@@ -1,7 +1,6 @@
-import PosternCore
 import XCTest
 
-@testable import PosternRelay
+@testable import SMTPProtocol
 
 /// Whole transactions: pipelined and not, per-recipient results, refusals
 /// before sending, DSN parameters, BDAT, and connection reuse.
