@@ -1,6 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// The targets that build in Swift 6 language mode (strict concurrency
+/// checked by the compiler); the rest follow target by target.
+let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
 /// One executable, `postern`; one library target per process role so that a
 /// reader sees in one place what that role may touch.
 let package = Package(
@@ -29,14 +33,21 @@ let package = Package(
 
         // The mail vocabulary every part shares (no dependencies): replies,
         // DSN requests, body types, privacy flags, line-ending policy.
-        .target(name: "MailVocabulary"),
+        .target(name: "MailVocabulary", swiftSettings: swift6),
         .target(name: "PosternCore", dependencies: [
             "CShims", "MailVocabulary",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "PosternIPC", dependencies: ["PosternCore", "CShims"]),
+        .target(
+            name: "PosternIPC",
+            dependencies: [
+                "PosternCore", "CShims",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ], swiftSettings: swift6),
         .target(name: "PosternPrivilege", dependencies: ["PosternCore", "PosternIPC", "CShims", "CCap"]),
-        .target(name: "SMTPProtocol", dependencies: ["MailVocabulary"]),
+        .target(name: "SMTPProtocol", dependencies: ["MailVocabulary"], swiftSettings: swift6),
         // The aliases map: read by the lookup (RCPT) and by local delivery.
         .target(name: "PosternAliases", dependencies: ["PosternCore"]),
 
@@ -69,14 +80,14 @@ let package = Package(
         ]),
 
         .testTarget(name: "PosternCoreTests", dependencies: ["PosternCore"]),
-        .testTarget(name: "PosternIPCTests", dependencies: ["PosternIPC", "PosternCore"]),
+        .testTarget(name: "PosternIPCTests", dependencies: ["PosternIPC", "PosternCore", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "PosternCore"]),
         .testTarget(name: "PosternLocalTests", dependencies: ["PosternLocal", "PosternCore"]),
         .testTarget(name: "PosternListenerTests", dependencies: ["PosternListener", "COpenSSL", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "PosternLookupTests", dependencies: ["PosternLookup", "PosternIPC"]),
         .testTarget(name: "PosternQueueTests", dependencies: ["PosternQueue", "PosternCore", "PosternIPC"]),
         .testTarget(name: "PosternAliasesTests", dependencies: ["PosternAliases", "PosternCore"]),
-        .testTarget(name: "PosternRelayTests", dependencies: ["PosternRelay", "PosternCore", "SMTPProtocol"]),
+        .testTarget(name: "PosternRelayTests", dependencies: ["PosternRelay", "PosternCore", "SMTPProtocol", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(name: "PosternMasterTests", dependencies: [
             "PosternMaster", "PosternCore", "PosternIPC", "PosternListener", "PosternLookup", "PosternQueue",
             "PosternLocal", "PosternRelay", "CShims",

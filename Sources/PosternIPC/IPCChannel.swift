@@ -1,5 +1,6 @@
 import CShims
 import Glibc
+import NIOConcurrencyHelpers
 import PosternCore
 
 public enum IPCError: Error, Equatable, Sendable {
@@ -24,31 +25,37 @@ public enum IPCCloseReason: Sendable, Equatable {
 /// own (blocking recvmsg, so descriptors arrive with their frame); sending is
 /// a locked sendmsg. Requests get a fresh id and their completion runs when
 /// the response with that id arrives, or with `.closed` if the channel ends.
-public final class IPCChannel: @unchecked Sendable {
+public final class IPCChannel: Sendable {
+    public typealias Completion = @Sendable (Result<Frame, IPCError>) -> Void
+
     public let peer: Role
     /// This process's role: with `peer`, the edge every received frame's
     /// kind must travel (`IPCMessage.Kind.spec`).
     public let local: Role
     public let fd: Int32
-    private let lock = Lock()
-    private var nextRequestID: UInt32 = 1
-    private var pending: [UInt32: (Result<Frame, IPCError>) -> Void] = [:]
-    /// Monotonic deadlines of the pending requests that have one.
-    private var deadlines: [UInt32: Double] = [:]
-    /// Requests given up on; their answer may still arrive and is then no
-    /// protocol violation. Bounded: the oldest are forgotten first.
-    private var expired = ExpiredRequests()
-    /// What to do with an answer that came after its deadline (the
-    /// listener aborts a spool file the queue opened too late); by default
-    /// its descriptors are closed.
-    private var lateResponseHandler: ((Frame) -> Void)?
-    /// Registered with the deadline thread (once, at the first request with
-    /// a deadline; it lets go of the channel when it is closed).
-    private var watched = false
-    private var isClosed = false
-    /// The descriptor has been closed; its number may already belong to
-    /// another channel, so nothing may touch it any more.
-    private var descriptorReleased = false
+    private let state = NIOLockedValueBox(State())
+
+    /// Everything that changes, under one lock.
+    private struct State {
+        var nextRequestID: UInt32 = 1
+        var pending: [UInt32: Completion] = [:]
+        /// Monotonic deadlines of the pending requests that have one.
+        var deadlines: [UInt32: Double] = [:]
+        /// Requests given up on; their answer may still arrive and is then
+        /// no protocol violation. Bounded: the oldest are forgotten first.
+        var expired = ExpiredRequests()
+        /// What to do with an answer that came after its deadline (the
+        /// listener aborts a spool file the queue opened too late); by
+        /// default its descriptors are closed.
+        var lateResponseHandler: (@Sendable (Frame) -> Void)?
+        /// Registered with the deadline thread (once, at the first request
+        /// with a deadline; it lets go of the channel when it is closed).
+        var watched = false
+        var isClosed = false
+        /// The descriptor has been closed; its number may already belong
+        /// to another channel, so nothing may touch it any more.
+        var descriptorReleased = false
+    }
 
     public init(fd: Int32, peer: Role, local: Role) {
         self.fd = fd
@@ -71,20 +78,18 @@ public final class IPCChannel: @unchecked Sendable {
     /// pass without an answer: then with `.timedOut`).
     public func request(
         _ message: IPCMessage, descriptors: [Int32] = [], timeout: Double? = nil,
-        completion: @escaping (Result<Frame, IPCError>) -> Void
+        completion: @escaping Completion
     ) {
-        var startWatching = false
-        let id: UInt32? = lock.withLock {
-            if isClosed { return nil }
-            let id = nextRequestID
-            nextRequestID = nextRequestID == UInt32.max ? 1 : nextRequestID + 1
-            pending[id] = completion
-            if let timeout {
-                deadlines[id] = MonotonicClock.now() + timeout
-                startWatching = !watched
-                watched = true
-            }
-            return id
+        let now = timeout.map { MonotonicClock.now() + $0 }
+        let (id, startWatching): (UInt32?, Bool) = state.withLockedValue { state in
+            if state.isClosed { return (nil, false) }
+            let id = state.nextRequestID
+            state.nextRequestID = state.nextRequestID == UInt32.max ? 1 : state.nextRequestID + 1
+            state.pending[id] = completion
+            guard let deadline = now else { return (id, false) }
+            state.deadlines[id] = deadline
+            defer { state.watched = true }
+            return (id, !state.watched)
         }
         if startWatching { IPCDeadlines.shared.watch(self) }
         guard let id else {
@@ -94,32 +99,32 @@ public final class IPCChannel: @unchecked Sendable {
         do {
             try write(FrameCodec.encode(message, requestID: id, isResponse: false), descriptors: descriptors)
         } catch {
-            let stored = lock.withLock {
-                deadlines[id] = nil
-                return pending.removeValue(forKey: id)
+            let stored = state.withLockedValue { state in
+                state.deadlines[id] = nil
+                return state.pending.removeValue(forKey: id)
             }
             stored?(.failure(error))
         }
     }
 
     /// Sets what happens to an answer that arrives after its deadline.
-    public func onLateResponse(_ handler: @escaping (Frame) -> Void) {
-        lock.withLock { lateResponseHandler = handler }
+    public func onLateResponse(_ handler: @escaping @Sendable (Frame) -> Void) {
+        state.withLockedValue { $0.lateResponseHandler = handler }
     }
 
     /// Fails the requests whose deadline has passed; false once the
     /// channel is closed, when it needs watching no more (IPCDeadlines).
     func expireOverdue(now: Double) -> Bool {
-        let (overdue, open): ([(Result<Frame, IPCError>) -> Void], Bool) = lock.withLock {
-            var due: [(Result<Frame, IPCError>) -> Void] = []
-            for (id, deadline) in deadlines where deadline <= now {
-                deadlines[id] = nil
-                if let completion = pending.removeValue(forKey: id) {
+        let (overdue, open): ([Completion], Bool) = state.withLockedValue { state in
+            var due: [Completion] = []
+            for (id, deadline) in state.deadlines where deadline <= now {
+                state.deadlines[id] = nil
+                if let completion = state.pending.removeValue(forKey: id) {
                     due.append(completion)
-                    expired.insert(id)
+                    state.expired.insert(id)
                 }
             }
-            return (due, !isClosed)
+            return (due, !state.isClosed)
         }
         overdue.forEach { $0(.failure(.timedOut)) }
         return open
@@ -183,7 +188,9 @@ public final class IPCChannel: @unchecked Sendable {
     /// Starts the reader thread. Requests from the peer go to `onRequest`;
     /// responses complete their requests; `onClose` runs once, after which the
     /// descriptor is closed.
-    public func start(onRequest: @escaping (Frame) -> Void, onClose: @escaping (IPCCloseReason) -> Void) {
+    public func start(
+        onRequest: @escaping @Sendable (Frame) -> Void, onClose: @escaping @Sendable (IPCCloseReason) -> Void
+    ) {
         OSThread.start { [self] in
             var reason = IPCCloseReason.endOfFile
             while true {
@@ -194,25 +201,25 @@ public final class IPCChannel: @unchecked Sendable {
                     reason = .violation("\(v)")
                     break
                 } catch {
-                    reason = lock.withLock { isClosed } ? .closedLocally : .endOfFile
+                    reason = closed ? .closedLocally : .endOfFile
                     break
                 }
                 guard let frame else {
-                    if lock.withLock({ isClosed }) { reason = .closedLocally }
+                    if closed { reason = .closedLocally }
                     break
                 }
                 if frame.isResponse {
                     enum Answer {
-                        case current((Result<Frame, IPCError>) -> Void)
-                        case late(((Frame) -> Void)?)
+                        case current(Completion)
+                        case late((@Sendable (Frame) -> Void)?)
                         case unexpected
                     }
-                    let answer: Answer = lock.withLock {
-                        if let completion = pending.removeValue(forKey: frame.requestID) {
-                            deadlines[frame.requestID] = nil
+                    let answer: Answer = state.withLockedValue { state in
+                        if let completion = state.pending.removeValue(forKey: frame.requestID) {
+                            state.deadlines[frame.requestID] = nil
                             return .current(completion)
                         }
-                        return expired.remove(frame.requestID) ? .late(lateResponseHandler) : .unexpected
+                        return state.expired.remove(frame.requestID) ? .late(state.lateResponseHandler) : .unexpected
                     }
                     switch answer {
                     case .current(let completion):
@@ -228,11 +235,11 @@ public final class IPCChannel: @unchecked Sendable {
                     onRequest(frame)
                 }
             }
-            let failed: [(Result<Frame, IPCError>) -> Void] = lock.withLock {
-                isClosed = true
-                let all = Array(pending.values)
-                pending.removeAll()
-                deadlines.removeAll()
+            let failed: [Completion] = state.withLockedValue { state in
+                state.isClosed = true
+                let all = Array(state.pending.values)
+                state.pending.removeAll()
+                state.deadlines.removeAll()
                 return all
             }
             failed.forEach { $0(.failure(.closed)) }
@@ -243,25 +250,25 @@ public final class IPCChannel: @unchecked Sendable {
 
     /// Stops the channel: the reader wakes up, fails what is pending and closes.
     public func shutdown() {
-        lock.withLock {
-            isClosed = true
-            if !descriptorReleased { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+        state.withLockedValue { state in
+            state.isClosed = true
+            if !state.descriptorReleased { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
         }
     }
 
     /// Closes the descriptor exactly once, for a channel whose owner reads
     /// it directly (the master) or when the reader thread ends.
     public func release() {
-        lock.withLock {
-            isClosed = true
-            if !descriptorReleased {
-                descriptorReleased = true
+        state.withLockedValue { state in
+            state.isClosed = true
+            if !state.descriptorReleased {
+                state.descriptorReleased = true
                 _ = Glibc.close(fd)
             }
         }
     }
 
-    public var closed: Bool { lock.withLock { isClosed } }
+    public var closed: Bool { state.withLockedValue { $0.isClosed } }
 }
 
 extension Frame {

@@ -1,37 +1,39 @@
 import Glibc
+import NIOConcurrencyHelpers
 import PosternCore
 
 /// The one thread per process that fails requests whose deadline has
-/// passed (`IPCChannel.request(timeout:)`). A quarter-second tick is
-/// plenty for deadlines of seconds; it looks at the channels that ever
-/// asked with a deadline (a handful per process) until they close, and
-/// sleeps while there are none.
-final class IPCDeadlines: @unchecked Sendable {
+/// passed (`IPCChannel.request(timeout:)`), started by the first request
+/// with a deadline. A quarter-second tick is plenty for deadlines of
+/// seconds; it looks at the channels that ever asked with a deadline (a
+/// handful per process) until they close.
+final class IPCDeadlines: Sendable {
     static let shared = IPCDeadlines()
     static let tick = 0.25
 
-    private let lock = ConditionLock()
-    private var channels: [ObjectIdentifier: IPCChannel] = [:]
-    private var started = false
+    private struct State {
+        var channels: [ObjectIdentifier: IPCChannel] = [:]
+        var started = false
+    }
+    private let state = NIOLockedValueBox(State())
 
     func watch(_ channel: IPCChannel) {
-        let start: Bool = lock.withLock {
-            channels[ObjectIdentifier(channel)] = channel
-            defer { started = true }
-            return !started
+        let start: Bool = state.withLockedValue { state in
+            state.channels[ObjectIdentifier(channel)] = channel
+            defer { state.started = true }
+            return !state.started
         }
-        lock.signal()
         if start { OSThread.start { [self] in run() } }
     }
 
     private func run() {
         while true {
-            let watched = lock.wait(until: .infinity) { channels.isEmpty ? nil : Array(channels.values) } ?? []
             usleep(UInt32(Self.tick * 1_000_000))
+            let watched = state.withLockedValue { Array($0.channels.values) }
             let now = MonotonicClock.now()
             let closed = watched.filter { !$0.expireOverdue(now: now) }
-            lock.withLock {
-                for channel in closed { channels[ObjectIdentifier(channel)] = nil }
+            state.withLockedValue { state in
+                for channel in closed { state.channels[ObjectIdentifier(channel)] = nil }
             }
         }
     }

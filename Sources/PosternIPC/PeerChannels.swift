@@ -1,16 +1,16 @@
+import NIOConcurrencyHelpers
 import PosternCore
 
 /// The current channel to each peer role of a process. The master hands
 /// over a new channel when a peer restarts; the new one replaces the old,
 /// which is shut down (its pending requests fail and are retried).
-public final class PeerChannels: @unchecked Sendable {
-    private let lock = Lock()
-    private var channels: [Role: IPCChannel] = [:]
+public final class PeerChannels: Sendable {
+    private let channels = NIOLockedValueBox<[Role: IPCChannel]>([:])
 
     public init() {}
 
     public func replace(_ role: Role, with channel: IPCChannel) {
-        let old = lock.withLock { () -> IPCChannel? in
+        let old = channels.withLockedValue { channels -> IPCChannel? in
             defer { channels[role] = channel }
             return channels[role]
         }
@@ -19,7 +19,7 @@ public final class PeerChannels: @unchecked Sendable {
 
     /// Forgets a channel that closed, unless it was already replaced.
     public func remove(_ channel: IPCChannel) {
-        lock.withLock {
+        channels.withLockedValue { channels in
             if channels[channel.peer] === channel { channels[channel.peer] = nil }
         }
     }
@@ -28,6 +28,6 @@ public final class PeerChannels: @unchecked Sendable {
     /// that died leaves its channel closed until the master hands over the
     /// new one, and asking a closed channel only fails.
     public func channel(_ role: Role) -> IPCChannel? {
-        lock.withLock { channels[role] }.flatMap { $0.closed ? nil : $0 }
+        channels.withLockedValue { $0[role] }.flatMap { $0.closed ? nil : $0 }
     }
 }

@@ -4,11 +4,11 @@ import Glibc
 /// Foundation's Thread is avoided so that the chrooted roles stay small.
 public enum OSThread {
     private final class Box {
-        let body: () -> Void
-        init(_ body: @escaping () -> Void) { self.body = body }
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }
 
-    public static func start(_ body: @escaping () -> Void) {
+    public static func start(_ body: @escaping @Sendable () -> Void) {
         let box = Unmanaged.passRetained(Box(body)).toOpaque()
         var thread = pthread_t()
         let rc = pthread_create(
@@ -27,23 +27,11 @@ public enum OSThread {
     }
 }
 
-/// A mutex for the few shared tables (pending requests, worker maps).
-public final class Lock: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-
-    public init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-
-    public func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body()
-    }
-}
-
 /// A mutex with a condition: threads that wait for a table to change (a
 /// connection waiting for its destination's next message) sleep until it
-/// does, instead of polling.
+/// does, instead of polling. (NIO's `ConditionLock` waits for one value;
+/// this waits for any change, which is what "new work arrived" is.) The
+/// pthread primitives are what make it safe to share.
 public final class ConditionLock: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var condition = pthread_cond_t()

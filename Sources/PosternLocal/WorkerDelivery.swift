@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import NIOConcurrencyHelpers
 import PosternAliases
 import PosternCore
 import PosternIPC
@@ -201,7 +202,7 @@ enum LogText {
 /// True the first time only (a worker is single-threaded; the lock keeps
 /// it honest anyway).
 final class OnceFlag: @unchecked Sendable {
-    private let lock = Lock()
+    private let lock = NIOLock()
     private var done = false
 
     /// Whether it was already set; sets it.

@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import NIOConcurrencyHelpers
 import PosternCore
 import PosternIPC
 import PosternPrivilege
@@ -31,7 +32,7 @@ final class WorkerPool: @unchecked Sendable {
         let completion: ([RecipientOutcome]) -> Void
     }
 
-    private let lock = Lock()
+    private let lock = NIOLock()
     private var workers: [WorkerKey: Worker] = [:]
     private var waiting: [Waiting] = []
     private var limit: Int

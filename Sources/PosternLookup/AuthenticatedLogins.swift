@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import PosternCore
 import PosternIPC
 
@@ -13,7 +14,7 @@ final class AuthenticatedLogins: @unchecked Sendable {
     static let lifetime: Double = 24 * 3600
     static let capacity = 100_000
 
-    private let lock = Lock()
+    private let lock = NIOLock()
     private var seen: [String: Double] = [:]
 
     func record(_ login: String, now: Double = MonotonicClock.now()) {

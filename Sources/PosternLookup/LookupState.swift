@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import NIOConcurrencyHelpers
 import PosternAliases
 import PosternCore
 import PosternIPC
@@ -11,7 +12,7 @@ import PosternIPC
 /// stops answering delays new clients' greetings, never the RCPT checks of
 /// sessions already under way.
 final class LookupState: @unchecked Sendable {
-    private let lock = Lock()
+    private let lock = NIOLock()
     private let logger: Logger
     /// Many threads: each may wait seconds for a DNS server.
     private let dnsWorkers = TaskQueue(threads: 16)
@@ -23,7 +24,7 @@ final class LookupState: @unchecked Sendable {
     /// and RCPT (which never waits for DNS): if that pool is stuck, the
     /// lookup is restarted. The DNS pool may legitimately wait on a slow
     /// server, so it is not what is judged.
-    func health(_ answer: @escaping () -> Void) { tableWorkers.async(answer) }
+    func health(_ answer: @escaping @Sendable () -> Void) { tableWorkers.async(answer) }
     private let resolvConf: String
     private var config: PosternConfig
     private var users: Set<String> = []

@@ -63,20 +63,8 @@ extension QueueService {
     }
 
     /// Runs `body` on the queue's state thread and waits for its answer.
-    private func runOnState(_ body: @escaping () -> String) -> String {
-        let done = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
-        sem_init(done, 0, 0)
-        defer {
-            sem_destroy(done)
-            done.deallocate()
-        }
-        let result = ResultBox()
-        state.async {
-            result.value = body()
-            sem_post(done)
-        }
-        while sem_wait(done) != 0 && errno == EINTR {}
-        return result.value
+    private func runOnState(_ body: @escaping @Sendable () -> String) -> String {
+        state.run(body)
     }
 
     /// Runs on `state`.
@@ -136,10 +124,6 @@ extension QueueService {
             return "\(id) deleted\n"
         }
     }
-}
-
-private final class ResultBox: @unchecked Sendable {
-    var value = ""
 }
 
 /// One control command line.

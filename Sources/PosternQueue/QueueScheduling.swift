@@ -109,8 +109,9 @@ extension QueueService {
                         notify: $0.element.notify, maybeDelivered: doubtful.contains(UInt32($0.offset)))
                 }, size: envelope.size, bodyType: envelope.bodyType, smtputf8: envelope.smtputf8,
                 dsnReturn: envelope.dsnReturn, envelopeID: envelope.envelopeID)
+            let id = envelope.queueID
             channel.request(.deliver(job), descriptors: [fd]) { [self] result in
-                state.async { self.partDone(envelope.queueID, role: role, job: job, result) }
+                state.async { self.partDone(id, role: role, job: job, result) }
             }
         }
     }

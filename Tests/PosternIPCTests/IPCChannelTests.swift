@@ -1,5 +1,6 @@
 import CShims
 import Glibc
+import NIOConcurrencyHelpers
 import PosternCore
 import XCTest
 
@@ -155,10 +156,8 @@ final class IPCChannelTests: XCTestCase {
         let (a, b) = try pair()
         let client = IPCChannel(fd: a, peer: .lookup, local: .listener)
         let server = IPCChannel(fd: b, peer: .listener, local: .lookup)
-        let held = Lock()
-        var asked: [UInt32] = []
-        server.start(
-            onRequest: { frame in held.withLock { asked.append(frame.requestID) } }, onClose: { _ in })
+        let asked = NIOLockedValueBox<[UInt32]>([])
+        server.start(onRequest: { frame in asked.withLockedValue { $0.append(frame.requestID) } }, onClose: { _ in })
         let late = expectation(description: "late answer")
         client.onLateResponse { frame in
             if frame.message == .accepted { late.fulfill() }
@@ -169,16 +168,16 @@ final class IPCChannelTests: XCTestCase {
 
         let timedOut = expectation(description: "timed out")
         let started = MonotonicClock.now()
-        var elapsed = 0.0
+        let elapsed = NIOLockedValueBox(0.0)
         client.request(.checkSender(address: "a@x.test", client: ClientContext(address: "127.0.0.1")), timeout: 0.3) {
             result in
-            elapsed = MonotonicClock.now() - started
+            elapsed.withLockedValue { $0 = MonotonicClock.now() - started }
             if case .failure(.timedOut) = result { timedOut.fulfill() }
         }
         wait(for: [timedOut], timeout: 5)
-        XCTAssertGreaterThanOrEqual(elapsed, 0.3)
-        XCTAssertLessThan(elapsed, 2)
-        let first = try XCTUnwrap(held.withLock { asked.first })
+        XCTAssertGreaterThanOrEqual(elapsed.withLockedValue { $0 }, 0.3)
+        XCTAssertLessThan(elapsed.withLockedValue { $0 }, 2)
+        let first = try XCTUnwrap(asked.withLockedValue { $0.first })
         try server.respond(to: first, with: .accepted)
         wait(for: [late], timeout: 5)
 
@@ -188,17 +187,16 @@ final class IPCChannelTests: XCTestCase {
             result in
             if case .success(let frame) = result, frame.message == .discarded { answered.fulfill() }
         }
-        let second = try XCTUnwrap(
-            MonotonicClock.now() < started + 10 ? waitForSecondRequest(held: held, asked: { asked }) : nil)
+        let second = try XCTUnwrap(secondRequest(asked))
         try server.respond(to: second, with: .discarded)
         wait(for: [answered, closed], timeout: 1)
         client.shutdown()
         server.shutdown()
     }
 
-    private func waitForSecondRequest(held: Lock, asked: () -> [UInt32]) -> UInt32? {
+    private func secondRequest(_ asked: NIOLockedValueBox<[UInt32]>) -> UInt32? {
         for _ in 0..<200 {
-            if let id = held.withLock({ asked().dropFirst().first }) { return id }
+            if let id = asked.withLockedValue({ $0.dropFirst().first }) { return id }
             usleep(10_000)
         }
         return nil

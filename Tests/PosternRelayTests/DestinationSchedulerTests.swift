@@ -1,4 +1,5 @@
 import Glibc
+import NIOConcurrencyHelpers
 import PosternCore
 import PosternIPC
 import SMTPProtocol
@@ -10,7 +11,7 @@ import XCTest
 /// sockets: the runner only records which work it was given.
 final class DestinationSchedulerTests: XCTestCase {
     final class Started: @unchecked Sendable {
-        private let lock = Lock()
+        private let lock = NIOLock()
         private var works: [RelayWork] = []
         func add(_ work: RelayWork) { lock.withLock { works.append(work) } }
         var count: Int { lock.withLock { works.count } }

@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import NIOConcurrencyHelpers
 import PosternAliases
 import PosternCore
 import PosternIPC
@@ -14,7 +15,7 @@ final class LocalAliases: @unchecked Sendable {
     /// An include file is a list of addresses; a megabyte is thousands.
     static let maxIncludeSize = 1 << 20
 
-    private let lock = Lock()
+    private let lock = NIOLock()
     private var table = AliasTable()
     private var config: PosternConfig
     private let logger: Logger

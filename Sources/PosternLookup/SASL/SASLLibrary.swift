@@ -2,6 +2,7 @@ import CSASL
 import CSASLShims
 import Glibc
 import Logging
+import NIOConcurrencyHelpers
 import PosternIPC
 
 /// The process-wide Cyrus SASL server library. `sasl_server_init` may run
@@ -16,7 +17,7 @@ import PosternIPC
 final class SASLLibrary: @unchecked Sendable {
     static let shared = SASLLibrary()
 
-    private let lock = Lock()
+    private let lock = NIOLock()
     private var settings: SASLSettings?
     private var logger = Logger(label: "postern.sasl")
     private var started = false

@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import NIOConcurrencyHelpers
 import PosternCore
 import PosternIPC
 import PosternPrivilege
@@ -16,13 +17,13 @@ final class RelayService: @unchecked Sendable {
     private let logger: Logger
     private let scheduler: DestinationScheduler
     private typealias RouteWaiter = (domain: String, deadline: Double, done: (RouteAnswer) -> Void)
-    private let routeLock = Lock()
+    private let routeLock = NIOLock()
     private var routeWaiters: [RouteWaiter] = []
     private let settings: RunnerSettings
 
     /// What a new connection runner needs, kept current across reloads.
     final class RunnerSettings: @unchecked Sendable {
-        private let lock = Lock()
+        private let lock = NIOLock()
         private var config: PosternConfig
         init(_ config: PosternConfig) { self.config = config }
         func update(_ config: PosternConfig) { lock.withLock { self.config = config } }

@@ -1,4 +1,5 @@
 import Glibc
+import NIOConcurrencyHelpers
 import PosternCore
 import PosternIPC
 import SMTPProtocol
@@ -14,7 +15,7 @@ final class RelayWork: @unchecked Sendable {
     let messageFD: Int32
     let route: RouteAnswer
     let destination: String
-    private let lock = Lock()
+    private let lock = NIOLock()
     private var completion: (([RecipientOutcome]) -> Void)?
 
     init(
