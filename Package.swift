@@ -66,6 +66,7 @@ let package = Package(
         ]),
         .target(name: "PosternQueue", dependencies: [
             "PosternCore", "PosternIPC", "PosternPrivilege", "CShims",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .target(name: "PosternLocal", dependencies: [
             "PosternCore", "PosternIPC", "PosternPrivilege", "PosternAliases", "CShims",

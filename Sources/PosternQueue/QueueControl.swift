@@ -1,16 +1,14 @@
 import CShims
 import Glibc
+import NIOConcurrencyHelpers
 import PosternCore
 import PosternIPC
 
 /// The administrator's view of the queue: `postern queue …` and `mailq`
 /// connect to the control sockets the master made (ControlSockets) and
-/// send one command line; the queue answers with text and closes.
-///
-/// Who may do what is settled by which socket the client could open (the
-/// file system checked it): the admin socket allows everything; the public
-/// one the listing unless `restrictmailq`, a queue run unless
-/// `restrictqrun`. The peer's uid and pid (SO_PEERCRED) go into the log.
+/// send one command line; the queue answers with text and closes. Which
+/// socket it came on and the peer's uid and pid (SO_PEERCRED) go to the
+/// machine with the command, which decides (`QueueMachine.execute`).
 extension QueueService {
     typealias ControlAccess = ControlSocketAccess
 
@@ -45,7 +43,7 @@ extension QueueService {
             return
         }
         let command = QueueCommand.parse(line)
-        let answer = runOnState { [self] in execute(command, access: access, who: who) }
+        let answer = ask(command, access: access, who: who)
         _ = Spool.writeAll(fd, Array(answer.utf8))
     }
 
@@ -62,98 +60,30 @@ extension QueueService {
         return nil
     }
 
-    /// Runs `body` on the queue's state thread and waits for its answer.
-    private func runOnState(_ body: @escaping @Sendable () -> String) -> String {
-        state.run(body)
-    }
-
-    /// Runs on `state`.
-    private func execute(_ command: QueueCommand, access: ControlAccess, who: String) -> String {
-        let privacy = config.privacyOptions
-        switch (command, access) {
-        case (.invalid(let reason), _):
-            return "error: \(reason)\n"
-        case (.list, .everyone) where privacy.contains(.restrictmailq),
-            (.count, .everyone) where privacy.contains(.restrictmailq):
-            return "error: permission denied (restrictmailq)\n"
-        case (.flush, .everyone) where privacy.contains(.restrictqrun):
-            return "error: permission denied (restrictqrun)\n"
-        case (.show, .everyone), (.hold, .everyone), (.release, .everyone), (.delete, .everyone):
-            return "error: permission denied (queue administrators only)\n"
-        case (.list, _):
-            return QueueListing.mailq(
-                messages.values.sorted { $0.arrival < $1.arrival }, inFlight: Set(inFlight.keys))
-        case (.count, _):
-            let held = messages.values.filter(\.held).count
-            let pending = messages.values.reduce(0) { $0 + $1.recipients.filter { $0.state == .pending }.count }
-            return "\(messages.count) messages, \(pending) recipients pending, \(held) held\n"
-        case (.show(let id), _):
-            guard let envelope = messages[id] else { return "error: \(id) is not in the queue\n" }
-            return QueueListing.details(envelope)
-        case (.flush(let id), _):
-            logger.info("control: flush \(id.map(\.value) ?? "all") by \(who)")
-            var count = 0
-            for (key, var envelope) in messages where (id == nil || key == id) && !envelope.held {
-                envelope.nextAttempt = 0
-                messages[key] = envelope
-                count += 1
-            }
-            if let id, messages[id] == nil { return "error: \(id) is not in the queue\n" }
-            schedule()
-            return "flushed \(count) message\(count == 1 ? "" : "s")\n"
-        case (.hold(let id), _), (.release(let id), _):
-            guard var envelope = messages[id] else { return "error: \(id) is not in the queue\n" }
-            let hold: Bool
-            if case .hold = command { hold = true } else { hold = false }
-            envelope.held = hold
-            if !hold { envelope.nextAttempt = 0 }
-            messages[id] = envelope
-            persist(envelope, durable: true)
-            logger.info("control: \(hold ? "hold" : "release") by \(who)", metadata: ["qid": "\(id)"])
-            if !hold { schedule() }
-            return "\(id) \(hold ? "held" : "released")\n"
-        case (.delete(let id), _):
-            guard messages[id] != nil else { return "error: \(id) is not in the queue\n" }
-            guard inFlight[id] == nil, !notifying.contains(id) else {
-                return "error: \(id) is being delivered; try again\n"
-            }
-            messages[id] = nil
-            maybeDelivered[id] = nil
-            spool.remove(id)
-            logger.info("control: deleted by \(who), no notice sent", metadata: ["qid": "\(id)"])
-            return "\(id) deleted\n"
-        }
+    /// Hands the command to the machine on `state` and waits for its answer.
+    private func ask(_ command: QueueCommand, access: ControlAccess, who: String) -> String {
+        let reply = ControlReply()
+        state.async { [self] in feed(.control(command, access: access, who: who, reply: Handle(reply))) }
+        return reply.wait()
     }
 }
 
-/// One control command line.
-enum QueueCommand: Equatable {
-    case list
-    case count
-    case show(QueueID)
-    case flush(QueueID?)
-    case hold(QueueID)
-    case release(QueueID)
-    case delete(QueueID)
-    case invalid(String)
+/// Where a control command's answer is delivered, from `state`, to the
+/// control thread that waits for it (NIO's condition lock: the waiter
+/// sleeps until the value says the answer is there).
+final class ControlReply: Sendable {
+    private let text = NIOLockedValueBox("")
+    private let delivered = ConditionLock(value: false)
 
-    static let usage = "list | count | show ID | flush [ID] | hold ID | release ID | delete ID"
+    func deliver(_ answer: String) {
+        text.withLockedValue { $0 = answer }
+        delivered.lock()
+        delivered.unlock(withValue: true)
+    }
 
-    static func parse(_ line: String) -> QueueCommand {
-        let words = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-        guard let verb = words.first?.lowercased() else { return .invalid("empty command; \(usage)") }
-        let id: QueueID? = words.count == 2 ? QueueID(words[1].uppercased()) : nil
-        if words.count == 2 && id == nil { return .invalid("\(words[1].prefix(40)) is not a queue id") }
-        switch (verb, words.count, id) {
-        case ("list", 1, _): return .list
-        case ("count", 1, _): return .count
-        case ("flush", 1, _): return .flush(nil)
-        case ("flush", 2, let id?): return .flush(id)
-        case ("show", 2, let id?): return .show(id)
-        case ("hold", 2, let id?): return .hold(id)
-        case ("release", 2, let id?): return .release(id)
-        case ("delete", 2, let id?): return .delete(id)
-        default: return .invalid("unknown command; \(usage)")
-        }
+    func wait() -> String {
+        delivered.lock(whenValue: true)
+        delivered.unlock()
+        return text.withLockedValue { $0 }
     }
 }

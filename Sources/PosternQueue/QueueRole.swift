@@ -29,7 +29,7 @@ public enum QueueRole {
         start.serveMaster(
             MasterHandlers(
                 attach: { role, fd in queue.attach(role, fd: fd) },
-                reload: { config in queue.state.async { queue.config = config } },
+                reload: { config in queue.reload(config) },
                 shutdown: { queue.drainAndExit(timeout: start.config.shutdownTimeout) },
                 other: { frame in
                     // The control sockets the master made (ControlSockets).

@@ -4,10 +4,12 @@ import PosternCore
 import PosternIPC
 import PosternPrivilege
 
-/// The queue's state: messages being uploaded, messages waiting, deliveries
-/// in flight. Every mutation happens on `state`, one serial queue; commits
-/// run on `committer`, which takes all pending commits at once so that
-/// concurrent sessions share one directory fsync (group commit).
+/// The queue process's driver: it runs `QueueMachine` on `state`, one
+/// serial queue, and carries out its actions — IPC requests and answers,
+/// spool calls, log lines. Everything the machine owns is touched only from
+/// work items on `state`, through `feed`. Commits run on `committer`, which
+/// takes all pending commits at once so that concurrent sessions share one
+/// directory fsync (group commit); their outcome comes back as an event.
 final class QueueService: @unchecked Sendable {
     let spool: Spool
     let logger: Logger
@@ -16,53 +18,41 @@ final class QueueService: @unchecked Sendable {
     let committer = TaskQueue()
     let peers = PeerChannels()
 
-    /// Spool files handed to a listener and not yet committed: the queue's
-    /// own descriptor (fsync happens through it) and the channel that asked,
-    /// so that a listener's death aborts its uploads and no other's.
-    var uploads: [QueueID: (fd: Int32, owner: ObjectIdentifier)] = [:]
-    var messages: [QueueID: Envelope] = [:]
-    var inFlight: [QueueID: InFlight] = [:]
-    /// Recipients an earlier attempt may have delivered: their process
-    /// died before it answered, or the queue itself restarted. Told so at
-    /// the next attempt, local delivery looks for that copy before it
-    /// writes another (exactly once into mailboxes). Not on disk: after a
-    /// restart every recovered recipient is in doubt anyway.
-    var maybeDelivered: [QueueID: Set<UInt32>] = [:]
-    /// The spool's free bytes at the last measurement, and as last told to
-    /// the listener (`SpoolSpace`).
-    var spoolFree = UInt64.max
-    var reportedSpoolFree = UInt64.max
-    /// Messages whose notices are being resolved and written.
-    var notifying: Set<QueueID> = []
-    var pendingCommits: [(CommitRequest, Int32, UInt32, IPCChannel)] = []
-    var commitRunning = false
-    var draining = false
-    /// The configuration in effect (a reload replaces it).
-    var config: PosternConfig
-
-    static let maxUploads = 1000
-    static let maxInFlight = 200
-    /// Deliveries one transport (local, relay) may have under way.
-    static let maxPerTransport = 150
-    /// Deliveries under way per transport.
-    var transportLoad: [Role: Int] = [:]
+    /// Owned by `state`.
+    private var machine: QueueMachine
+    /// Events that arrived while the machine was busy with another (an
+    /// action's immediate outcome): handled next, in order, in the same turn.
+    private var queued: [QueueEvent] = []
+    private var feeding = false
 
     init(spool: Spool, logger: Logger, start: ChildStart) {
         self.spool = spool
         self.logger = logger
         self.start = start
-        self.config = start.config
+        self.machine = QueueMachine(settings: QueueSettings(start.config))
     }
 
+    /// Hands one event to the machine and performs what it asks. Runs on `state`.
+    func feed(_ event: QueueEvent) {
+        queued.append(event)
+        guard !feeding else { return }
+        feeding = true
+        var next = 0
+        while next < queued.count {
+            let event = queued[next]
+            next += 1
+            for action in machine.handle(event, now: Int64(time(nil))) { perform(action) }
+        }
+        queued.removeAll(keepingCapacity: true)
+        feeding = false
+    }
+
+    // MARK: the process's life
+
+    /// Reads the spool before the queue says it is ready.
     func recover() {
         let (found, problems) = spool.recover()
-        for line in problems { logger.warning("\(line)") }
-        for envelope in found {
-            messages[envelope.queueID] = envelope
-            let pending = envelope.recipients.indices.filter { envelope.recipients[$0].state == .pending }
-            if !pending.isEmpty { maybeDelivered[envelope.queueID] = Set(pending.map { UInt32($0) }) }
-        }
-        logger.info("spool recovered, messages=\(found.count)")
+        state.run { [self] in feed(.recovered(found, problems: problems)) }
     }
 
     func attach(_ role: Role, fd: Int32) {
@@ -72,181 +62,187 @@ final class QueueService: @unchecked Sendable {
                 state.async { self.handle(frame, from: channel) }
             },
             onClose: { [self] channel in
-                state.async { self.peerClosed(channel) }
+                state.async {
+                    self.peers.remove(channel)
+                    self.feed(.peerClosed(channel.peer, Handle(channel)))
+                }
             })
         peers.replace(role, with: channel)
-        if role == .local { state.async { self.schedule() } }
-        if role == .listener { state.async { self.measureSpoolSpace(forceReport: true) } }
+        state.async { self.feed(.peerAttached(role, Handle(channel))) }
+    }
+
+    func reload(_ config: PosternConfig) {
+        state.async { self.feed(.reloaded(QueueSettings(config))) }
     }
 
     func startTimer() {
-        state.async { [self] in measureSpoolSpace() }
+        state.async { [self] in measureSpoolSpace(forceReport: false) }
         state.every(1) { [self] in
-            measureSpoolSpace()
-            schedule()
-        }
-    }
-
-    // MARK: requests from the listener
-
-    func handle(_ frame: Frame, from channel: IPCChannel) {
-        frame.descriptors.forEach { _ = close($0) }  // no request to the queue carries one
-        switch frame.message {
-        case .openMessage where channel.peer == .listener:
-            openMessage(frame.requestID, channel)
-        case .commitMessage(let request) where channel.peer == .listener:
-            guard let upload = uploads[request.queueID], upload.owner == ObjectIdentifier(channel) else {
-                reject(frame.requestID, channel, 451, "4.3.0", "Unknown message")
-                return
-            }
-            uploads[request.queueID] = nil
-            pendingCommits.append((request, upload.fd, frame.requestID, channel))
-            runCommits()
-        case .abortMessage(let id) where channel.peer == .listener:
-            if let upload = uploads[id], upload.owner == ObjectIdentifier(channel) {
-                uploads[id] = nil
-                close(upload.fd)
-                spool.abort(id)
-                logger.info("aborted", metadata: ["qid": "\(id)"])
-            }
-        default:
-            reject(frame.requestID, channel, 451, "4.3.0", "Unsupported queue request")
-        }
-    }
-
-    private func reject(_ requestID: UInt32, _ channel: IPCChannel, _ code: Int, _ enhanced: String, _ text: String) {
-        try? channel.respond(to: requestID, with: .rejected(ReplyStatus(code: code, enhanced: enhanced, text: text)))
-    }
-
-    private func openMessage(_ requestID: UInt32, _ channel: IPCChannel) {
-        guard !draining, uploads.count < Self.maxUploads else {
-            reject(requestID, channel, 451, "4.3.2", "Queue busy, try again later")
-            return
-        }
-        guard spoolHasRoom else {
-            try? channel.respond(to: requestID, with: .rejected(Self.insufficientStorage))
-            return
-        }
-        do {
-            let (id, fd) = try spool.createData()
-            uploads[id] = (fd, ObjectIdentifier(channel))
-            try channel.respond(to: requestID, with: .messageOpened(id), descriptors: [fd])
-        } catch let error as SpoolError where error.isOutOfSpace {
-            logger.error("cannot create a spool file: \(error)")
-            try? channel.respond(to: requestID, with: .rejected(Self.insufficientStorage))
-        } catch {
-            logger.error("cannot create a spool file: \(error)")
-            reject(requestID, channel, 451, "4.3.0", "Temporary queue failure")
-        }
-    }
-
-    /// Takes every pending commit, makes them durable together, answers each.
-    private func runCommits() {
-        guard !commitRunning, !pendingCommits.isEmpty else { return }
-        commitRunning = true
-        let batch = pendingCommits
-        pendingCommits.removeAll()
-        committer.async { [self] in
-            let now = Int64(time(nil))
-            var envelopes: [(Envelope, Int32)] = []
-            var invalid: [Int] = []
-            for (i, (request, fd, _, _)) in batch.enumerated() {
-                var st = stat()
-                let size = fstat(fd, &st) == 0 ? Int64(st.st_size) : 0
-                var envelope = Envelope(
-                    queueID: request.queueID, sender: request.sender,
-                    recipients: request.recipients.map {
-                        Recipient(
-                            address: $0.address, localUser: $0.localUser, notify: $0.notify,
-                            originalRecipient: $0.originalRecipient)
-                    },
-                    arrival: now, clientAddress: request.clientAddress, clientHelo: request.clientHelo,
-                    authUser: request.authUser, size: size, dsnReturn: request.dsnReturn,
-                    envelopeID: request.envelopeID, bodyType: request.bodyType, smtputf8: request.smtputf8)
-                if (try? envelope.validate()) == nil || envelope.recipients.isEmpty {
-                    invalid.append(i)
-                }
-                DuplicateRecipients.mark(&envelope)
-                envelopes.append((envelope, fd))
-            }
-            let valid = envelopes.enumerated().filter { !invalid.contains($0.offset) }.map(\.element)
-            var results = spool.commit(batch: valid)[...]
-            for (i, (request, fd, requestID, channel)) in batch.enumerated() {
-                let envelope = envelopes[i].0
-                let result: Result<Void, SpoolError>? = invalid.contains(i) ? nil : results.popFirst()
-                close(fd)
-                switch result {
-                case .success:
-                    try? channel.respond(to: requestID, with: .committed(request.queueID))
-                    logger.info(
-                        "queued, from=<\(envelope.sender)>, size=\(envelope.size), nrcpt=\(envelope.recipients.count), client=\(envelope.clientAddress)",
-                        metadata: ["qid": "\(envelope.queueID)"])
-                    for r in envelope.recipients {
-                        guard let primary = r.duplicateOf else { continue }
-                        logger.info(
-                            "to=<\(r.address)>: same delivery as <\(envelope.recipients[primary].address)>, one copy",
-                            metadata: ["qid": "\(envelope.queueID)"])
-                    }
-                    state.async { self.messages[envelope.queueID] = envelope }
-                case .failure(let error):
-                    logger.error("commit failed: \(error)", metadata: ["qid": "\(envelope.queueID)"])
-                    spool.abort(envelope.queueID)
-                    if error.isOutOfSpace {
-                        try? channel.respond(to: requestID, with: .rejected(Self.insufficientStorage))
-                    } else {
-                        reject(requestID, channel, 451, "4.3.0", "Temporary queue failure")
-                    }
-                case nil:
-                    logger.error("commit refused: invalid envelope", metadata: ["qid": "\(envelope.queueID)"])
-                    spool.abort(envelope.queueID)
-                    reject(requestID, channel, 554, "5.5.0", "Invalid envelope")
-                }
-            }
-            state.async {
-                self.commitRunning = false
-                self.runCommits()
-                self.schedule()
-            }
-        }
-    }
-
-    // MARK: peers going away
-
-    private func peerClosed(_ channel: IPCChannel) {
-        peers.remove(channel)
-        switch channel.peer {
-        case .listener:
-            // Uploads of a listener that went away will never be committed.
-            let owner = ObjectIdentifier(channel)
-            for (id, upload) in uploads where upload.owner == owner {
-                close(upload.fd)
-                spool.abort(id)
-                uploads[id] = nil
-            }
-        case .local:
-            // Its pending requests have already failed (the channel fails
-            // them before it reports the close), so those messages are
-            // retried when a new local attaches; a recipient delivered but not
-            // acknowledged may be delivered again (at-least-once).
-            break
-        default:
-            break
+            measureSpoolSpace(forceReport: false)
+            feed(.tick)
         }
     }
 
     func drainAndExit(timeout: Int) {
         state.async { [self] in
-            draining = true
-            logger.info("draining, deliveries in flight=\(inFlight.count)")
-            checkDrained(deadline: MonotonicClock.now() + Double(timeout))
+            let deadline = MonotonicClock.now() + Double(timeout)
+            feed(.drainRequested)
+            pollDrained(deadline: deadline)
         }
     }
 
-    private func checkDrained(deadline: Double) {
-        if inFlight.isEmpty && !commitRunning && pendingCommits.isEmpty || MonotonicClock.now() > deadline {
-            logger.info("stopped")
+    private func pollDrained(deadline: Double) {
+        state.after(0.05) { [self] in
+            feed(.drainCheck(deadlinePassed: MonotonicClock.now() > deadline))
+            pollDrained(deadline: deadline)
+        }
+    }
+
+    // MARK: requests from the listener
+
+    private func handle(_ frame: Frame, from channel: IPCChannel) {
+        frame.descriptors.forEach { _ = close($0) }  // no request to the queue carries one
+        let requester = Requester(peer: Handle(channel), requestID: frame.requestID)
+        switch frame.message {
+        case .openMessage where channel.peer == .listener:
+            feed(.openRequested(requester))
+        case .commitMessage(let request) where channel.peer == .listener:
+            feed(.commitRequested(request, requester))
+        case .abortMessage(let id) where channel.peer == .listener:
+            feed(.abortRequested(id, from: requester.peer))
+        default:
+            feed(.unsupportedRequest(requester))
+        }
+    }
+
+    // MARK: actions
+
+    private func perform(_ action: QueueAction) {
+        switch action {
+        case .log(let line):
+            log(line)
+        case .persist(let envelope, let durable):
+            do {
+                try spool.update(envelope, durable: durable)
+            } catch {
+                logger.error("cannot update control file: \(error)", metadata: ["qid": "\(envelope.queueID)"])
+            }
+        case .remove(let id):
+            spool.remove(id)
+        case .dispatch(let order):
+            dispatch(order)
+        case .lookUp(let address, let tag):
+            lookUp(address, tag)
+        case .writeNotice(let order):
+            feed(.noticeWritten(tag: order.tag, writeNotice(order)))
+        case .reject(let requester, let status):
+            try? (requester.peer.object as? IPCChannel)?.respond(to: requester.requestID, with: .rejected(status))
+        case .createSpoolFile(let requester):
+            do {
+                let created = try spool.createData()
+                feed(.spoolFileCreated(requester, .success(created)))
+            } catch {
+                feed(.spoolFileCreated(requester, .failure(error)))
+            }
+        case .handOver(let requester, let id, let fd):
+            handOver(requester, id, fd)
+        case .commit(let batch):
+            commit(batch)
+        case .discardUpload(let id, let fd):
+            close(fd)
+            spool.abort(id)
+        case .measureSpoolSpace(let forceReport):
+            measureSpoolSpace(forceReport: forceReport)
+        case .reportSpoolSpace(let free):
+            guard let listener = peers.channel(.listener) else { return }
+            if (try? listener.send(.spoolSpace(freeBytes: free))) != nil { feed(.spoolSpaceReported(freeBytes: free)) }
+        case .answer(let reply, let text):
+            (reply.object as? ControlReply)?.deliver(text)
+        case .exit:
             exit(0)
         }
-        state.after(0.05) { self.checkDrained(deadline: deadline) }
+    }
+
+    func log(_ line: QueueLogLine) {
+        if let id = line.queueID {
+            logger.log(level: line.level, "\(line.text)", metadata: ["qid": "\(id)"])
+        } else {
+            logger.log(level: line.level, "\(line.text)")
+        }
+    }
+
+    private func measureSpoolSpace(forceReport: Bool) {
+        guard let free = spool.freeBytes() else { return }
+        feed(.spoolSpaceMeasured(freeBytes: free, forceReport: forceReport))
+    }
+
+    /// The new spool file's descriptor goes to the listener that asked; the
+    /// queue keeps its own.
+    private func handOver(_ requester: Requester, _ id: QueueID, _ fd: Int32) {
+        guard let channel = requester.peer.object as? IPCChannel else { return }
+        do {
+            try channel.respond(to: requester.requestID, with: .messageOpened(id), descriptors: [fd])
+        } catch {
+            // The listener is gone; its uploads go when its channel's end is seen.
+            logger.error("cannot create a spool file: \(error)")
+            try? channel.respond(to: requester.requestID, with: .rejected(QueueMachine.temporaryFailure))
+        }
+    }
+
+    // MARK: deliveries and the lookup
+
+    /// One read-only descriptor of the message for every part. A part
+    /// whose process is gone by now fails as a request to it would.
+    private func dispatch(_ order: DispatchOrder) {
+        let id = order.queueID
+        let fd: Int32
+        do {
+            fd = try spool.openDataReadOnly(id)
+        } catch {
+            return feed(.messageDataUnreadable(id, error))
+        }
+        defer { close(fd) }
+        for part in order.parts {
+            let role = part.role
+            let done: IPCChannel.Completion = { [self] result in
+                let answer = Self.deliveryAnswer(result, for: id)
+                state.async { self.feed(.partFinished(id, role, answer)) }
+            }
+            guard let channel = peers.channel(role) else {
+                done(.failure(.closed))
+                continue
+            }
+            channel.request(.deliver(part.job), descriptors: [fd], completion: done)
+        }
+    }
+
+    private static func deliveryAnswer(_ result: Result<Frame, IPCError>, for id: QueueID) -> DeliveryAnswer {
+        switch result.map(\.message) {
+        case .success(.deliveryResult(let rid, let list)) where rid == id: return .outcomes(list)
+        case .success(.rejected(let status)): return .rejected(status)
+        case .success: return .nonsense
+        case .failure: return .channelLost
+        }
+    }
+
+    /// As a RCPT from a client that may relay would be asked.
+    private func lookUp(_ address: String, _ tag: LookupTag) {
+        let done: IPCChannel.Completion = { [self] result in
+            let answer = Self.lookupAnswer(result)
+            state.async { self.feed(.lookedUp(tag, answer)) }
+        }
+        guard let lookup = peers.channel(.lookup) else { return done(.failure(.closed)) }
+        let client = ClientContext(address: "127.0.0.1", hostname: "localhost", authenticatedUser: "MAILER-DAEMON")
+        lookup.request(.checkRecipient(address: address, client: client), completion: done)
+    }
+
+    private static func lookupAnswer(_ result: Result<Frame, IPCError>) -> LookupAnswer {
+        switch result.map(\.message) {
+        case .success(.recipientAccepted(let user)): return .local(user: user)
+        case .success(.recipientRemote(let routed, _)): return .remote(address: routed)
+        case .success(.rejected(let status)) where status.code >= 500:
+            return .refused("\(status.code) \(status.enhanced) \(status.text)")
+        default: return .unavailable
+        }
     }
 }

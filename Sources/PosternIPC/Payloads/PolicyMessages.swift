@@ -26,11 +26,11 @@ public struct ClientVerdict: Equatable, Sendable {
     }
     public var action: Action
     /// The reply for a rejected client (its greeting); unused otherwise.
-    public var status: ReplyStatus
+    public var status: SMTPReply
     public var mayRelay: Bool
     public var hostname: String
 
-    public init(action: Action, status: ReplyStatus, mayRelay: Bool, hostname: String) {
+    public init(action: Action, status: SMTPReply, mayRelay: Bool, hostname: String) {
         self.action = action
         self.status = status
         self.mayRelay = mayRelay
@@ -82,9 +82,6 @@ extension SMTPReply: IPCPayload {
         self.init(code: Int(code), enhanced: try r.read(.enhanced), text: try r.read(.text))
     }
 }
-
-/// The name the queue still uses for the one reply type.
-public typealias ReplyStatus = SMTPReply
 
 extension ClientContext: IPCPayload {
     public func encode(into w: inout ByteWriter) {
