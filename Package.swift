@@ -29,15 +29,17 @@ let package = Package(
         // so a real .c file (a header-only static would be copied per caller).
         .target(name: "CSASLShims", dependencies: ["CSASL"]),
         // OpenSSL helpers the listener's and the relay's TLS share.
-        .target(name: "OpenSSLSupport", dependencies: ["COpenSSL"]),
+        .target(name: "OpenSSLSupport", dependencies: ["COpenSSL"], swiftSettings: swift6),
 
         // The mail vocabulary every part shares (no dependencies): replies,
         // DSN requests, body types, privacy flags, line-ending policy.
         .target(name: "MailVocabulary", swiftSettings: swift6),
-        .target(name: "PosternCore", dependencies: [
-            "CShims", "MailVocabulary",
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "PosternCore",
+            dependencies: [
+                "CShims", "MailVocabulary",
+                .product(name: "Logging", package: "swift-log"),
+            ], swiftSettings: swift6),
         .target(
             name: "PosternIPC",
             dependencies: [
@@ -46,39 +48,46 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ], swiftSettings: swift6),
-        .target(name: "PosternPrivilege", dependencies: ["PosternCore", "PosternIPC", "CShims", "CCap"]),
+        .target(
+            name: "PosternPrivilege", dependencies: ["PosternCore", "PosternIPC", "CShims", "CCap"], swiftSettings: swift6),
         .target(name: "SMTPProtocol", dependencies: ["MailVocabulary"], swiftSettings: swift6),
         // The aliases map: read by the lookup (RCPT) and by local delivery.
-        .target(name: "PosternAliases", dependencies: ["PosternCore"]),
+        .target(name: "PosternAliases", dependencies: ["PosternCore"], swiftSettings: swift6),
 
-        .target(name: "PosternMaster", dependencies: [
-            "PosternCore", "PosternIPC", "PosternPrivilege", "CShims",
-        ]),
+        .target(
+            name: "PosternMaster", dependencies: ["PosternCore", "PosternIPC", "PosternPrivilege", "CShims"],
+            swiftSettings: swift6),
         .target(name: "PosternListener", dependencies: [
             "PosternCore", "PosternIPC", "PosternPrivilege", "SMTPProtocol", "CShims", "COpenSSL", "OpenSSLSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-        ]),
-        .target(name: "PosternLookup", dependencies: [
-            "PosternCore", "MailVocabulary", "PosternIPC", "PosternPrivilege", "PosternAliases", "SMTPProtocol", "CSASL",
-            "CSASLShims",
-        ]),
-        .target(name: "PosternQueue", dependencies: [
-            "PosternCore", "PosternIPC", "PosternPrivilege", "CShims",
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-        ]),
+        ], swiftSettings: swift6),
+        .target(
+            name: "PosternLookup",
+            dependencies: [
+                "PosternCore", "MailVocabulary", "PosternIPC", "PosternPrivilege", "PosternAliases", "SMTPProtocol",
+                "CSASL", "CSASLShims",
+            ], swiftSettings: swift6),
+        .target(
+            name: "PosternQueue",
+            dependencies: [
+                "PosternCore", "PosternIPC", "PosternPrivilege", "CShims",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ], swiftSettings: swift6),
         .target(name: "PosternLocal", dependencies: [
             "PosternCore", "PosternIPC", "PosternPrivilege", "PosternAliases", "CShims",
         ]),
-        .target(name: "PosternRelay", dependencies: [
-            "PosternCore", "PosternIPC", "PosternPrivilege", "SMTPProtocol", "COpenSSL", "OpenSSLSupport",
-        ]),
+        .target(
+            name: "PosternRelay",
+            dependencies: [
+                "PosternCore", "PosternIPC", "PosternPrivilege", "SMTPProtocol", "COpenSSL", "OpenSSLSupport",
+            ], swiftSettings: swift6),
         .executableTarget(name: "postern", dependencies: [
             "PosternCore", "PosternMaster", "PosternListener", "PosternLookup",
             "PosternQueue", "PosternLocal", "PosternRelay",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], swiftSettings: swift6),
 
         .testTarget(name: "PosternCoreTests", dependencies: ["PosternCore"]),
         .testTarget(name: "PosternIPCTests", dependencies: ["PosternIPC", "PosternCore", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),

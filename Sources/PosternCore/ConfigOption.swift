@@ -35,7 +35,7 @@ struct ConfigOption: Sendable {
 
 extension ConfigOption {
     /// The usual row: a value of one kind at one place in the configuration.
-    static func option<Value: Equatable>(
+    static func option<Value: Equatable & SendableMetatype>(
         _ name: String, _ keyPath: WritableKeyPath<PosternConfig, Value> & Sendable, _ kind: ConfigValueKind<Value>,
         check: ConfigFileCheck<Value>? = nil, restart: ConfigRestart? = nil
     ) -> ConfigOption {

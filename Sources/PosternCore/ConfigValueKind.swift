@@ -2,7 +2,7 @@
 /// `render` must give text that `parse` turns into the same value: the
 /// master hands the rendered configuration to its children, who parse it
 /// again, and the option table's tests check every default this way.
-struct ConfigValueKind<Value>: Sendable {
+struct ConfigValueKind<Value: SendableMetatype>: Sendable {
     /// The value, or every reason it is not one (a list can have several).
     let parse: @Sendable (String) throws(ConfigValueErrors) -> Value
     /// The value in the file's syntax.

@@ -102,12 +102,10 @@ public struct PosternLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(
-        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
-        file: String, function: String, line: UInt
-    ) {
+    public func log(event: LogEvent) {
+        let level = event.level
         var all = metadata
-        if let explicit { all.merge(explicit) { $1 } }
+        if let explicit = event.metadata { all.merge(explicit) { $1 } }
         var text = ""
         if let id = all.removeValue(forKey: "qid") { text = "\(id): " }
         // Postfix's convention (warning:, error:), and critical: for what
@@ -119,7 +117,7 @@ public struct PosternLogHandler: LogHandler {
         case .critical: text += "critical: "
         default: break
         }
-        text += message.description
+        text += event.message.description
         if !all.isEmpty {
             text += ", " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
         }

@@ -9,7 +9,7 @@ import SMTPProtocol
 
 /// Accepts connections on the inherited listening sockets and runs one
 /// `SMTPSessionHandler` per connection, within the connection limits.
-final class SMTPServer: @unchecked Sendable {
+final class SMTPServer: Sendable {
     let group: MultiThreadedEventLoopGroup
     let logger: Logger
     let services = PeerChannels()

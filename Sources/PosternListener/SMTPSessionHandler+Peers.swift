@@ -17,7 +17,7 @@ extension SMTPSessionHandler {
     /// Sends `message` to `role`; `done` runs on the event loop with the
     /// answer, `.closed` when there is no peer, `.timedOut` after the deadline.
     func ask(
-        _ role: Role, _ message: IPCMessage, _ done: @escaping (Result<Frame, IPCError>) -> Void
+        _ role: Role, _ message: IPCMessage, _ done: @escaping @Sendable (Result<Frame, IPCError>) -> Void
     ) {
         let timeout = Double(server.config.ipcTimeout)
         withPeer(role, waitingUpTo: min(Self.peerReturnWait, timeout)) { [self] channel in
@@ -41,7 +41,8 @@ extension SMTPSessionHandler {
 
     /// The channel to `role`; when none is attached, looked for again every
     /// 50 ms for up to `seconds`. On the event loop.
-    private func withPeer(_ role: Role, waitingUpTo seconds: Double, _ body: @escaping (IPCChannel?) -> Void) {
+    private func withPeer(_ role: Role, waitingUpTo seconds: Double, _ body: @escaping @Sendable (IPCChannel?) -> Void)
+    {
         if let channel = services.channel(role) { return body(channel) }
         guard seconds > 0 else { return body(nil) }
         eventLoop.scheduleTask(in: Self.peerPollInterval) { [self] in

@@ -53,7 +53,7 @@ extension SMTPSessionHandler {
     /// The SASL mechanisms the lookup offers, asked once per process (and
     /// again after a reload); an unreachable lookup means no AUTH for this
     /// session, never a wrong list.
-    func withMechanisms(_ body: @escaping ([String]) -> Void) {
+    func withMechanisms(_ body: @escaping @Sendable ([String]) -> Void) {
         if let known = server.mechanisms { return body(known) }
         ask(.lookup, .authMechanisms) { [self] result in
             var names: [String] = []

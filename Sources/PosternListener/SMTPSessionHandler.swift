@@ -144,8 +144,9 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     func refuse(_ context: ChannelHandlerContext, _ line: String) {
         logger.info("refused \(client.address): \(line)")
         closing = true
+        let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: line + "\r\n")))
-            .whenComplete { _ in context.close(promise: nil) }
+            .whenComplete { _ in channel.close(promise: nil) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -275,7 +276,8 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             let buffer = context.channel.allocator.buffer(bytes: output)
             output.removeAll(keepingCapacity: true)
             if closing {
-                context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
+                let channel = context.channel
+                context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
                 // A client that does not read would hold the last reply,
                 // and the connection, forever.
                 if !context.channel.isWritable { context.close(promise: nil) }
@@ -290,7 +292,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Runs `body` with the machine on this channel's event loop, later: from
     /// `perform` (which must finish its own actions first) and from other
     /// threads.
-    func resume(_ body: @escaping (inout SMTPServerStateMachine) -> [SMTPServerAction]) {
+    func resume(_ body: @escaping @Sendable (inout SMTPServerStateMachine) -> [SMTPServerAction]) {
         eventLoop.execute { [self] in advance(body) }
     }
 

@@ -9,22 +9,21 @@ import PosternIPC
 /// only if a SASL exchange for it succeeded here within `lifetime`.
 /// (A compromised listener could still reuse a login that really logged in;
 /// it can no longer invent one.)
-final class AuthenticatedLogins: @unchecked Sendable {
+final class AuthenticatedLogins: Sendable {
     /// Longer than any SMTP session is allowed to last.
     static let lifetime: Double = 24 * 3600
     static let capacity = 100_000
 
-    private let lock = NIOLock()
-    private var seen: [String: Double] = [:]
+    private let seen = NIOLockedValueBox<[String: Double]>([:])
 
     func record(_ login: String, now: Double = MonotonicClock.now()) {
-        lock.withLock {
+        seen.withLockedValue { seen in
             if seen.count >= Self.capacity { seen = seen.filter { now - $0.value < Self.lifetime } }
             if seen.count < Self.capacity { seen[login] = now }
         }
     }
 
     func isKnown(_ login: String, now: Double = MonotonicClock.now()) -> Bool {
-        lock.withLock { seen[login].map { now - $0 < Self.lifetime } ?? false }
+        seen.withLockedValue { $0[login].map { now - $0 < Self.lifetime } ?? false }
     }
 }

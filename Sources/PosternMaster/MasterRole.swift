@@ -54,13 +54,13 @@ public final class Master {
     /// Runs until SIGTERM; returns the exit status.
     public func run() -> Int32 {
         guard getuid() == 0 else {
-            fputs("postern daemon: must be started as root\n", stderr)
+            StandardError.print("postern daemon: must be started as root")
             return 1
         }
         // Signals first, before anything could start a thread.
         signalFD = pst_signalfd_for_master()
         guard signalFD >= 0 else {
-            fputs("postern daemon: signalfd: \(String(cString: strerror(errno)))\n", stderr)
+            StandardError.print("postern daemon: signalfd: \(String(cString: strerror(errno)))")
             return 1
         }
         openLog()
@@ -112,7 +112,7 @@ public final class Master {
                 logMode = "stderr"
                 PosternLog.bootstrap(role: .master, sink: .stream(fd: fd))
             } else {
-                fputs("postern daemon: cannot open \(file): \(String(cString: strerror(errno)))\n", stderr)
+                StandardError.print("postern daemon: cannot open \(file): \(String(cString: strerror(errno)))")
                 logMode = "syslog:\(config.logFacility.value)"
                 PosternLog.bootstrap(role: .master, sink: .syslog(facility: config.logFacility.value))
             }

@@ -8,7 +8,7 @@ import PosternIPC
 /// channel to the master, which sends the configuration text first. Nothing
 /// here reads from the network; a failure is logged and the child exits, and
 /// the master restarts it with backoff.
-public struct ChildStart {
+public struct ChildStart: Sendable {
     /// Descriptor numbers fixed by the master's spawn (pst_spawn's table).
     public static let masterChannelFD: Int32 = 3
 
@@ -101,21 +101,22 @@ public struct ChildStart {
 }
 
 /// What a child does with the frames its master sends after the start.
-public struct MasterHandlers {
-    public var attach: (Role, Int32) -> Void
-    public var reload: (PosternConfig) -> Void
-    public var shutdown: () -> Void
-    public var other: (Frame) -> Void
+public struct MasterHandlers: Sendable {
+    public var attach: @Sendable (Role, Int32) -> Void
+    public var reload: @Sendable (PosternConfig) -> Void
+    public var shutdown: @Sendable () -> Void
+    public var other: @Sendable (Frame) -> Void
     /// Runs its argument (which answers the master's health check) where
     /// the role does its work, so that the answer proves that place is
     /// alive, not only the thread that reads the master channel. By default
     /// it answers at once: a stopped or wedged process still cannot.
-    public var health: (@escaping @Sendable () -> Void) -> Void
+    public var health: @Sendable (@escaping @Sendable () -> Void) -> Void
 
     public init(
-        attach: @escaping (Role, Int32) -> Void, reload: @escaping (PosternConfig) -> Void = { _ in },
-        shutdown: @escaping () -> Void = { exit(0) }, other: @escaping (Frame) -> Void = { _ in },
-        health: @escaping (@escaping @Sendable () -> Void) -> Void = { $0() }
+        attach: @escaping @Sendable (Role, Int32) -> Void,
+        reload: @escaping @Sendable (PosternConfig) -> Void = { _ in },
+        shutdown: @escaping @Sendable () -> Void = { exit(0) }, other: @escaping @Sendable (Frame) -> Void = { _ in },
+        health: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void = { $0() }
     ) {
         self.attach = attach
         self.reload = reload
@@ -166,8 +167,8 @@ extension ChildStart {
     /// Opens a peer channel handed over by the master and serves its requests;
     /// a violation is reported to the master, which restarts the offender.
     public func openPeer(
-        _ role: Role, fd: Int32, onRequest: @escaping (IPCChannel, Frame) -> Void,
-        onClose: @escaping (IPCChannel) -> Void = { _ in }
+        _ role: Role, fd: Int32, onRequest: @escaping @Sendable (IPCChannel, Frame) -> Void,
+        onClose: @escaping @Sendable (IPCChannel) -> Void = { _ in }
     ) -> IPCChannel {
         let channel = IPCChannel(fd: fd, peer: role, local: self.role)
         channel.start(

@@ -17,8 +17,8 @@ import PosternCore
 /// was written, and no path is rebuilt from the root after start-up.
 ///
 /// Not locked: the queue drives it from one place. The only state is the
-/// directory descriptor, fixed at init, hence `@unchecked Sendable`.
-public final class Spool: @unchecked Sendable {
+/// directory descriptor, fixed at init.
+public final class Spool: Sendable {
     public let root: String
     let directory: Int32
 

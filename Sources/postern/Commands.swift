@@ -29,7 +29,7 @@ struct Daemon: ParsableCommand {
     func run() throws {
         switch ConfigLoader.load(path: options.config) {
         case .failure(let errors):
-            fputs("\(errors)\n", stderr)
+            StandardError.write("\(errors)\n")
             throw ExitCode(1)
         case .success(let config):
             let status = Master(configPath: options.config, config: config, debug: debug, roles: supervisedRoles).run()
@@ -47,7 +47,7 @@ struct Check: ParsableCommand {
     func run() throws {
         switch ConfigLoader.load(path: options.config) {
         case .failure(let errors):
-            fputs("\(errors)\n", stderr)
+            StandardError.write("\(errors)\n")
             throw ExitCode(1)
         case .success(let config):
             print(config.render(), terminator: "")
@@ -67,7 +67,7 @@ struct Check: ParsableCommand {
                 return
             }
             let problems = TLSCertificateCheck.problems(chain: chain, key: key, now: time(nil))
-            for problem in problems { fputs("postern check: \(problem)\n", stderr) }
+            for problem in problems { StandardError.write("postern check: \(problem)\n") }
             if problems.contains(where: { $0.severity == .error }) || mapErrors > 0 { throw ExitCode(1) }
         }
     }

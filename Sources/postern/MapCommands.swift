@@ -20,14 +20,14 @@ struct Newaliases: ParsableCommand {
         let path = config.configDirectory + "/aliases"
         let (read, failure) = MapCheck.read(path)
         guard let text = read else {
-            fputs("postern newaliases: \(failure ?? "\(path): no such file")\n", stderr)
+            StandardError.write("postern newaliases: \(failure ?? "\(path): no such file")\n")
             throw ExitCode(1)
         }
         let (table, problems) = AliasesFile.parse(text: text, file: path)
         let errors = MapCheck.report(problems)
         print("\(path): \(table.count) aliases")
         guard errors == 0 else {
-            fputs("postern newaliases: \(errors) errors; the daemon was not asked to reload\n", stderr)
+            StandardError.write("postern newaliases: \(errors) errors; the daemon was not asked to reload\n")
             throw ExitCode(1)
         }
         MapCheck.signalDaemon(config, command: "newaliases")
@@ -39,7 +39,7 @@ enum MapCheck {
     static func loadConfig(_ path: String) throws -> PosternConfig {
         switch ConfigLoader.load(path: path) {
         case .failure(let errors):
-            fputs("\(errors)\n", stderr)
+            StandardError.write("\(errors)\n")
             throw ExitCode(1)
         case .success(let config): return config
         }
@@ -57,7 +57,7 @@ enum MapCheck {
     /// Prints the problems (errors and warnings) to stderr; returns the
     /// number of errors.
     static func report(_ problems: [MapProblem]) -> Int {
-        for problem in problems { fputs("\(problem)\n", stderr) }
+        for problem in problems { StandardError.write("\(problem)\n") }
         return problems.filter { $0.severity == .error }.count
     }
 
@@ -69,7 +69,7 @@ enum MapCheck {
             let path = directory + "/" + name
             let (text, failure) = read(path)
             if let failure {
-                fputs("\(failure)\n", stderr)
+                StandardError.write("\(failure)\n")
                 errors += 1
             }
             guard let text else { return }
@@ -95,7 +95,7 @@ enum MapCheck {
         if kill(pid, SIGHUP) == 0 {
             print("the daemon (pid \(pid)) is reloading")
         } else {
-            fputs("postern \(command): cannot signal pid \(pid): \(String(cString: strerror(errno)))\n", stderr)
+            StandardError.write("postern \(command): cannot signal pid \(pid): \(String(cString: strerror(errno)))\n")
         }
     }
 }

@@ -35,7 +35,7 @@ enum QueueClient {
         let config: PosternConfig
         switch ConfigLoader.load(path: configPath) {
         case .failure(let errors):
-            fputs("\(errors)\n", stderr)
+            StandardError.write("\(errors)\n")
             throw ExitCode(1)
         case .success(let loaded): config = loaded
         }
@@ -47,15 +47,14 @@ enum QueueClient {
             lastError = errno
         }
         guard fd >= 0 else {
-            fputs(
-                "postern: cannot reach the queue in \(config.runDirectory): \(String(cString: strerror(lastError)))\n",
-                stderr)
+            StandardError.write(
+                "postern: cannot reach the queue in \(config.runDirectory): \(String(cString: strerror(lastError)))\n")
             throw ExitCode(1)
         }
         defer { close(fd) }
         let request = Array((line + "\n").utf8)
         guard write(fd, request, request.count) == request.count else {
-            fputs("postern: cannot send the command: \(String(cString: strerror(errno)))\n", stderr)
+            StandardError.write("postern: cannot send the command: \(String(cString: strerror(errno)))\n")
             throw ExitCode(1)
         }
         var answer: [UInt8] = []
@@ -67,7 +66,7 @@ enum QueueClient {
         }
         let text = String(decoding: answer, as: UTF8.self)
         if text.hasPrefix("error:") {
-            fputs("postern: " + text, stderr)
+            StandardError.write("postern: " + text)
             throw ExitCode(1)
         }
         print(text, terminator: "")

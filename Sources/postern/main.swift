@@ -13,7 +13,7 @@ import PosternRelay
 /// the argument parser, which should never see this hidden form.
 func runChild(_ arguments: [String]) -> Never {
     guard arguments.count >= 4, let role = Role(rawValue: arguments[2]) else {
-        fputs("postern: bad child invocation\n", stderr)
+        StandardError.write("postern: bad child invocation\n")
         exit(2)
     }
     let logMode = arguments[3]

@@ -93,7 +93,8 @@ final class SASLLibrary: @unchecked Sendable {
     /// The global callback list: GETOPT, LOG and GETCONFPATH, then the end
     /// marker. Allocated once; Cyrus keeps the pointer for the life of the
     /// process.
-    private static let callbacks: UnsafeMutablePointer<sasl_callback_t> = {
+    /// Written once, before any thread, and from then on only read by Cyrus.
+    private nonisolated(unsafe) static let callbacks: UnsafeMutablePointer<sasl_callback_t> = {
         let list = UnsafeMutablePointer<sasl_callback_t>.allocate(capacity: 4)
         list[0] = sasl_callback_t(
             id: UInt(SASL_CB_GETOPT), proc: unsafeBitCast(getoptCallback, to: (@convention(c) () -> Int32).self),
@@ -136,7 +137,8 @@ private let logCallback: @convention(c) (UnsafeMutableRawPointer?, Int32, Unsafe
 /// (options that override nothing we set, but that an administrator did
 /// not write for Postern). /dev/null is no directory, so the file it looks
 /// for, /dev/null/postern.conf, can never exist.
-private let configPath: UnsafeMutablePointer<CChar>? = strdup("/dev/null")
+/// Never written after it is made; Cyrus only reads it.
+private nonisolated(unsafe) let configPath: UnsafeMutablePointer<CChar>? = strdup("/dev/null")
 
 private let configPathCallback:
     @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<UnsafePointer<CChar>?>?) ->

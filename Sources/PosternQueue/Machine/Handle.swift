@@ -3,10 +3,10 @@
 /// waits on. Compared by identity, so that an upload belongs to one
 /// channel and a listener that goes away takes only its own uploads with
 /// it; the driver gets its object back with a conditional cast.
-struct Handle: Hashable {
-    let object: AnyObject
+struct Handle: Hashable, Sendable {
+    let object: any AnyObject & Sendable
 
-    init(_ object: AnyObject) { self.object = object }
+    init(_ object: any AnyObject & Sendable) { self.object = object }
 
     static func == (a: Handle, b: Handle) -> Bool { a.object === b.object }
 
@@ -14,7 +14,7 @@ struct Handle: Hashable {
 }
 
 /// One request waiting for its answer: the channel it came on and its id.
-struct Requester: Equatable {
+struct Requester: Equatable, Sendable {
     var peer: Handle
     var requestID: UInt32
 }

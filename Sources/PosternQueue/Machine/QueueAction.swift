@@ -79,7 +79,7 @@ struct DeliveryPart: Equatable {
 
 /// A commit waiting for the committer: the listener's request, the queue's
 /// own descriptor of the data, and whom to answer.
-struct PendingCommit: Equatable {
+struct PendingCommit: Equatable, Sendable {
     var request: CommitRequest
     var fd: Int32
     var requester: Requester

@@ -9,7 +9,7 @@ import SMTPProtocol
 /// (connection refused, a greeting that refuses, TLS required but not
 /// offered: the next host), then keeps delivering the destination's
 /// messages over that connection while there are any.
-struct ConnectionRunner {
+struct ConnectionRunner: Sendable {
     let heloName: String
     let connectTimeout: Double
     let startTLS: TLSStarter?

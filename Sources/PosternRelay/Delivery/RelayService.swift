@@ -16,19 +16,18 @@ final class RelayService: @unchecked Sendable {
     private let start: ChildStart
     private let logger: Logger
     private let scheduler: DestinationScheduler
-    private typealias RouteWaiter = (domain: String, deadline: Double, done: (RouteAnswer) -> Void)
+    private typealias RouteWaiter = (domain: String, deadline: Double, done: @Sendable (RouteAnswer) -> Void)
     private let routeLock = NIOLock()
     private var routeWaiters: [RouteWaiter] = []
     private let settings: RunnerSettings
 
     /// What a new connection runner needs, kept current across reloads.
-    final class RunnerSettings: @unchecked Sendable {
-        private let lock = NIOLock()
-        private var config: PosternConfig
-        init(_ config: PosternConfig) { self.config = config }
-        func update(_ config: PosternConfig) { lock.withLock { self.config = config } }
+    final class RunnerSettings: Sendable {
+        private let config: NIOLockedValueBox<PosternConfig>
+        init(_ config: PosternConfig) { self.config = NIOLockedValueBox(config) }
+        func update(_ config: PosternConfig) { self.config.withLockedValue { $0 = config } }
         var current: (helo: String, connectTimeout: Double) {
-            lock.withLock { (config.myHostname, Double(config.relay.connectTimeout)) }
+            config.withLockedValue { ($0.myHostname, Double($0.relay.connectTimeout)) }
         }
     }
 
@@ -124,7 +123,7 @@ final class RelayService: @unchecked Sendable {
     /// the lookup start together; the queue may hand over its backlog at
     /// once) or be reattached after a restart: the question waits, for
     /// `lookupWait` at most, and goes out when the channel arrives.
-    private func route(_ domain: String, then done: @escaping (RouteAnswer) -> Void) {
+    private func route(_ domain: String, then done: @escaping @Sendable (RouteAnswer) -> Void) {
         if let lookup = peers.channel(.lookup) { return ask(lookup, domain, then: done) }
         routeLock.withLock { routeWaiters.append((domain, MonotonicClock.now() + Self.lookupWait, done)) }
     }
@@ -151,7 +150,7 @@ final class RelayService: @unchecked Sendable {
 
     static let lookupWait = 10.0
 
-    private func ask(_ lookup: IPCChannel, _ domain: String, then done: @escaping (RouteAnswer) -> Void) {
+    private func ask(_ lookup: IPCChannel, _ domain: String, then done: @escaping @Sendable (RouteAnswer) -> Void) {
         lookup.request(.routeRequest(domain: domain)) { result in
             if case .success(let frame) = result, case .route(let answer) = frame.message {
                 done(answer)

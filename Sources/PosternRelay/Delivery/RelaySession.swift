@@ -7,9 +7,10 @@ import SMTPProtocol
 /// Starts TLS on a connected socket: the TLS layer's entry point, given to
 /// the session so that this file stays free of OpenSSL. Returns the new
 /// transport and a log description, or why the handshake failed.
-typealias TLSStarter = (_ fd: Int32, _ host: String, _ verify: Bool, _ deadline: Double) -> Result<
-    (RelayTransport, String), TransportError
->
+typealias TLSStarter =
+    @Sendable (_ fd: Int32, _ host: String, _ verify: Bool, _ deadline: Double) -> Result<
+        (RelayTransport, String), TransportError
+    >
 
 /// One SMTP connection driven by the client state machine: events in from
 /// the socket, the spool file and the clock; the machine's actions carried
