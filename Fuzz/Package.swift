@@ -27,7 +27,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: fuzzTargets.map { .executable(name: $0, targets: [$0]) },
     dependencies: [
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2")
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // The main package's targets, as its Package.swift declares them.
@@ -41,7 +42,15 @@ let package = Package(
             name: "PosternCore",
             dependencies: ["CShims", "MailVocabulary", .product(name: "Logging", package: "swift-log")],
             swiftSettings: testable),
-        .target(name: "PosternIPC", dependencies: ["PosternCore", "CShims"], swiftSettings: testable),
+        .target(
+            name: "PosternIPC",
+            dependencies: [
+                "PosternCore", "CShims",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: testable),
         .target(name: "PosternPrivilege", dependencies: ["PosternCore", "PosternIPC", "CShims", "CCap"]),
         .target(name: "SMTPProtocol", dependencies: ["MailVocabulary"], swiftSettings: testable),
         .target(name: "PosternAliases", dependencies: ["PosternCore"], swiftSettings: testable),
@@ -60,7 +69,11 @@ let package = Package(
             ],
             swiftSettings: testable),
         .target(
-            name: "PosternQueue", dependencies: ["PosternCore", "PosternIPC", "PosternPrivilege", "CShims"],
+            name: "PosternQueue",
+            dependencies: [
+                "PosternCore", "PosternIPC", "PosternPrivilege", "CShims",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: testable),
 
         // Shared by the harnesses: the libFuzzer driver, input helpers.
