@@ -83,13 +83,24 @@ let package = Package(
             dependencies: [
                 "PosternCore", "PosternIPC", "PosternPrivilege", "SMTPProtocol", "COpenSSL", "OpenSSLSupport",
             ], swiftSettings: swift6),
+        // The sendmail command line's logic (no I/O): flags, the message
+        // reader, header fields, the drop file and the socket's protocol.
+        .target(name: "LocalSubmission", dependencies: ["MailVocabulary"], swiftSettings: swift6),
+        .target(
+            name: "PosternSubmit",
+            dependencies: [
+                "PosternCore", "PosternIPC", "PosternPrivilege", "SMTPProtocol", "LocalSubmission", "PosternListener",
+                "CShims", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ], swiftSettings: swift6),
         .executableTarget(name: "postern", dependencies: [
             "PosternCore", "PosternMaster", "PosternListener", "PosternLookup",
-            "PosternQueue", "PosternLocal", "PosternRelay",
+            "PosternQueue", "PosternLocal", "PosternRelay", "PosternSubmit", "LocalSubmission", "PosternIPC",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
 
         .testTarget(name: "PosternCoreTests", dependencies: ["PosternCore"]),
+        .testTarget(name: "LocalSubmissionTests", dependencies: ["LocalSubmission"]),
+        .testTarget(name: "PosternSubmitTests", dependencies: ["PosternSubmit", "LocalSubmission", "PosternCore"]),
         .testTarget(name: "PosternIPCTests", dependencies: ["PosternIPC", "PosternCore", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "PosternCore"]),
         .testTarget(name: "PosternLocalTests", dependencies: ["PosternLocal", "PosternCore"]),

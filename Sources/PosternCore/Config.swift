@@ -21,6 +21,9 @@ public struct PosternConfig: Equatable, Sendable {
     public var security: SecurityConfig = SecurityConfig(configDirectory: Defaults.configDirectory)
     public var configDirectory: String = Defaults.configDirectory
     public var queueDirectory: String = "/var/spool/postern"
+    /// Where the sendmail command leaves messages (mode 1733, owned by
+    /// postern-submit): kept there while the daemon is down.
+    public var dropDirectory: String = "/var/spool/postern-drop"
     public var emptyDirectory: String = "/var/lib/postern/empty"
     public var mailDirectory: String = "/var/mail"
     public var safeFileEnvironment: String = "/var/mailjail"
@@ -92,6 +95,9 @@ public struct PosternConfig: Equatable, Sendable {
     /// under `restrictmailq`, flush it under `restrictqrun`, hold, release
     /// and delete messages.
     public var queueAdminGroup: String = "root"
+    /// Users besides root who may set the envelope sender with `sendmail
+    /// -f` without an X-Authentication-Warning header (Sendmail's class t).
+    public var trustedUsers: [String] = []
     /// Postfix's home_mailbox: deliver into this Maildir under each user's
     /// home ("Maildir/"); empty: the mbox in MailDirectory.
     public var homeMailbox: String = ""

@@ -7,6 +7,8 @@ public enum Role: String, CaseIterable, Sendable {
     case queue
     case local
     case relay
+    /// Local submission: the sendmail command's socket and the drop directory.
+    case submit
     /// A per-recipient-user delivery process spawned by `local`.
     case localWorker = "local-worker"
 

@@ -20,6 +20,7 @@ public struct RoleManifest: Sendable, Equatable {
         case emptyDirectory = "EmptyDirectory"
         case configDirectory = "ConfigDirectory"
         case queueDirectory = "QueueDirectory"
+        case dropDirectory = "DropDirectory"
         /// No chroot: the process keeps `/`.
         case none = "/"
 
@@ -28,6 +29,7 @@ public struct RoleManifest: Sendable, Equatable {
             case .emptyDirectory: return config.emptyDirectory
             case .configDirectory: return config.configDirectory
             case .queueDirectory: return config.queueDirectory
+            case .dropDirectory: return config.dropDirectory
             case .none: return nil
             }
         }
@@ -42,6 +44,8 @@ public struct RoleManifest: Sendable, Equatable {
         case userDatabase = "/etc/passwd"
         /// queue.sock and mailq.sock in RunDirectory (the queue).
         case controlSockets = "the queue control sockets"
+        /// submit.sock in RunDirectory, which everyone may connect to (submit).
+        case submitSocket = "the submission socket"
     }
 
     public let role: Role

@@ -12,6 +12,8 @@ public enum IPCMessage: Equatable, Sendable {
     /// system decided who can connect: the socket's mode and group).
     case controlSocket(ControlSocketAccess)
     case userDatabase
+    /// submit.sock in RunDirectory (0666): the sendmail command's socket.
+    case submitSocket
     case reload(text: String)
     case shutdown
     /// The master's health check: the child answers `pong` with the same
@@ -64,12 +66,18 @@ public enum IPCMessage: Equatable, Sendable {
     /// relay → lookup: the route for a destination domain.
     case routeRequest(domain: String)
     case route(RouteAnswer)
+    /// submit → lookup, for `sendmail -bv`: how an address resolves.
+    case explainAddress(address: String)
+    /// Its answer: one line per step (local user, alias members, virtual
+    /// target, route); a refused address is answered with `rejected`.
+    case addressExplanation([String])
 
     public enum Kind: UInt16, CaseIterable, Sendable {
         case configure = 1
         case attachPeer = 2
         case listenSocket = 3
         case controlSocket = 8
+        case submitSocket = 9
         case userDatabase = 4
         case reload = 5
         case shutdown = 6
@@ -104,6 +112,8 @@ public enum IPCMessage: Equatable, Sendable {
         case assignWorker = 42
         case routeRequest = 60
         case route = 61
+        case explainAddress = 62
+        case addressExplanation = 63
 
     }
 
@@ -114,6 +124,7 @@ public enum IPCMessage: Equatable, Sendable {
         case .listenSocket: return .listenSocket
         case .controlSocket: return .controlSocket
         case .userDatabase: return .userDatabase
+        case .submitSocket: return .submitSocket
         case .reload: return .reload
         case .shutdown: return .shutdown
         case .ping: return .ping
@@ -147,6 +158,8 @@ public enum IPCMessage: Equatable, Sendable {
         case .assignWorker: return .assignWorker
         case .routeRequest: return .routeRequest
         case .route: return .route
+        case .explainAddress: return .explainAddress
+        case .addressExplanation: return .addressExplanation
         }
     }
 }

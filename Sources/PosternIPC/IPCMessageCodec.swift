@@ -12,6 +12,8 @@ public enum IPCLimits {
     public static let maxMechanisms = 64
     /// MX hosts of a route, and addresses of one host.
     public static let maxRouteHosts = 64
+    /// Lines of a `sendmail -bv` answer.
+    public static let maxExplanationLines = 1_000
 }
 
 extension IPCMessage {
@@ -23,7 +25,7 @@ extension IPCMessage {
         case .attachPeer(let role), .ready(let role): w.write(role)
         case .listenSocket(let address): w.string(address)
         case .controlSocket(let access): w.u8(access.rawValue)
-        case .userDatabase, .shutdown, .openMessage, .accepted, .discarded, .authMechanisms: break
+        case .userDatabase, .submitSocket, .shutdown, .openMessage, .accepted, .discarded, .authMechanisms: break
         case .ping(let n), .pong(let n), .spoolSpace(let n): w.u64(n)
         case .peerViolation(let role, let reason):
             w.write(role)
@@ -55,6 +57,8 @@ extension IPCMessage {
         case .assignWorker(let identity): w.write(identity)
         case .routeRequest(let domain): w.string(domain)
         case .route(let answer): w.write(answer)
+        case .explainAddress(let address): w.string(address)
+        case .addressExplanation(let lines): w.list(lines) { w, line in w.string(line) }
         }
     }
 
@@ -71,6 +75,7 @@ extension IPCMessage {
             guard let access = ControlSocketAccess(rawValue: try r.u8()) else { throw .badField("access") }
             message = .controlSocket(access)
         case .userDatabase: message = .userDatabase
+        case .submitSocket: message = .submitSocket
         case .shutdown: message = .shutdown
         case .ping: message = .ping(try r.u64())
         case .pong: message = .pong(try r.u64())
@@ -118,6 +123,12 @@ extension IPCMessage {
         case .assignWorker: message = .assignWorker(try r.read(WorkerIdentity.self))
         case .routeRequest: message = .routeRequest(domain: try r.read(.domain))
         case .route: message = .route(try r.read(RouteAnswer.self))
+        case .explainAddress: message = .explainAddress(address: try r.read(.address))
+        case .addressExplanation:
+            message = .addressExplanation(
+                try r.list("explanation", limit: IPCLimits.maxExplanationLines) { (r) throws(IPCDecodeError) in
+                    try r.read(.explanation)
+                })
         }
         try r.expectEnd()
         return message

@@ -53,19 +53,7 @@ final class SMTPServer: Sendable {
     /// would change nothing.
     var masquerader: Masquerader? { state.withLockedValue { $0.masquerader } }
 
-    /// Sendmail's class w is the local domains and this host's name; the
-    /// listener has no local-host-names file (the lookup reads it), so the
-    /// configured LocalDomains stand for it.
-    static func masquerader(_ config: PosternConfig) -> Masquerader? {
-        let a = config.addressing
-        let m = Masquerader(
-            MasqueradeRules(
-                masqueradeAs: a.masqueradeAs, masqueradeDomains: a.masqueradeDomains,
-                localHostNames: config.localDomains, exposedUsers: a.exposedUsers,
-                entireDomain: a.masqueradeEntireDomain, envelope: a.masqueradeEnvelope,
-                alwaysAddDomain: a.alwaysAddDomain, hostName: config.myHostname))
-        return m.isActive ? m : nil
-    }
+    static func masquerader(_ config: PosternConfig) -> Masquerader? { MasqueradeConfiguration.masquerader(config) }
 
     /// The lookup's SASL mechanisms, cached; a reload asks again.
     var mechanisms: [String]? {

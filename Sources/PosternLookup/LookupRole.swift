@@ -16,7 +16,7 @@ import PosternPrivilege
 public enum LookupRole {
     public static let manifest = RoleManifest(
         role: .lookup, identity: .systemUser("postern-lookup"), root: .configDirectory,
-        peers: [.listener, .queue, .relay], handedOver: [.userDatabase],
+        peers: [.listener, .queue, .relay, .submit], handedOver: [.userDatabase],
         job: "every policy decision (maps, DNS, SMTP AUTH through Cyrus SASL), routes for the relay")
 
     public static func run(_ start: ChildStart) -> Never {

@@ -239,13 +239,28 @@ final class LookupState: @unchecked Sendable {
             return .accepted
         case .authStart where peer == .listener, .authStep where peer == .listener:
             return .rejected(SASLReplies.temporaryFailure)
+        case .explainAddress(let address) where peer == .submit:
+            let explainer = lock.withLock {
+                AddressExplainer(
+                    engine: self.engine, aliases: aliases, virtusertable: virtusertable, mailertable: mailertable,
+                    smartHost: config.relay.smartHost, hostname: config.myHostname)
+            }
+            switch explainer.explain(address) {
+            case .success(let lines): return .addressExplanation(lines)
+            case .failure(let reply): return .rejected(reply)
+            }
         case .routeRequest(let domain) where peer == .relay:
             let (planner, resolver) = routePlanner()
             let answer = planner.route(domain, dns: resolver)
             if answer.outcome != .hosts { logger.info("route for \(domain): \(answer.text)") }
             return .route(answer)
-        case .checkRecipient(let address, let client) where peer == .listener || peer == .queue:
-            let decision = engine.client(ip: client.address, hostname: client.hostname.isEmpty ? nil : client.hostname)
+        case .checkRecipient(let address, let client) where peer == .listener || peer == .queue || peer == .submit:
+            // The host's own users may send anywhere: that right comes from
+            // the edge (submit's channel), never from a claimed field.
+            let decision =
+                peer == .submit
+                ? ClientDecision(decision: .accept, mayRelay: true)
+                : engine.client(ip: client.address, hostname: client.hostname.isEmpty ? nil : client.hostname)
             switch engine.recipient(address, client: decision, authenticated: !client.authenticatedUser.isEmpty) {
             case .local(let user): return .recipientAccepted(localUser: user)
             case .remote(let address, let domain): return .recipientRemote(address: address, domain: domain)

@@ -11,6 +11,9 @@ import PosternIPC
 enum ControlSockets {
     static let adminName = "queue.sock"
     static let publicName = "mailq.sock"
+    /// The sendmail command's socket, served by submit: 0666, since every
+    /// user may send mail; submit learns who from SO_PEERCRED.
+    static let submitName = "submit.sock"
 
     enum Failure: Error, CustomStringConvertible {
         case call(String, path: String, errno: Int32)
@@ -38,9 +41,14 @@ enum ControlSockets {
         }
     }
 
+    static func bindSubmit(runDirectory: String) throws(Failure) -> Int32 {
+        try bind(runDirectory + "/" + submitName, mode: 0o666, gid: 0)
+    }
+
     static func unlinkAll(runDirectory: String) {
         unlink(runDirectory + "/" + adminName)
         unlink(runDirectory + "/" + publicName)
+        unlink(runDirectory + "/" + submitName)
     }
 
     private static func bind(_ path: String, mode: mode_t, gid: gid_t) throws(Failure) -> Int32 {

@@ -172,11 +172,13 @@ extension Master {
         listenFDs.removeAll()
         for (_, fd) in controlFDs { close(fd) }
         controlFDs.removeAll()
+        if submitFD >= 0 { close(submitFD) }
+        submitFD = -1
         ControlSockets.unlinkAll(runDirectory: config.runDirectory)
         for record in children.values {
             if case .waiting = record.state { record.state = .stopped }
         }
-        shutdownPhases = [[.listener], [.queue], [.local, .relay, .lookup]]
+        shutdownPhases = [[.listener, .submit], [.queue], [.local, .relay, .lookup]]
         startPhase()
     }
 
@@ -210,7 +212,9 @@ extension Master {
             logger.info("reloading configuration")
             for record in children.values where record.isRunning {
                 send(.reload(text: config.render()), to: record)
-                if record.role == .lookup { sendUserDatabase(to: record) }
+                if manifest(of: record.role)?.handedOver.contains(.userDatabase) == true {
+                    sendUserDatabase(to: record)
+                }
             }
         }
     }

@@ -25,6 +25,8 @@ public final class Master {
     /// The queue's control sockets (`ControlSockets`), handed to every
     /// queue process the master starts.
     var controlFDs: [(ControlSocketAccess, Int32)] = []
+    /// submit.sock, when a role is handed it (-1: none).
+    var submitFD: Int32 = -1
     var children: [Role: ChildRecord] = [:]
     /// What each child may touch, in the order they are started.
     let roles: [RoleManifest]
@@ -87,6 +89,9 @@ public final class Master {
         }
         do {
             controlFDs = try ControlSockets.bind(runDirectory: config.runDirectory, adminGroup: config.queueAdminGroup)
+            if roles.contains(where: { $0.handedOver.contains(.submitSocket) }) {
+                submitFD = try ControlSockets.bindSubmit(runDirectory: config.runDirectory)
+            }
         } catch {
             logger.critical("cannot make the queue's control sockets: \(error)")
             return 1
@@ -180,6 +185,8 @@ public final class Master {
                 sendUserDatabase(to: record)
             case .controlSockets:
                 for (access, fd) in controlFDs { send(.controlSocket(access), to: record, fds: [fd]) }
+            case .submitSocket:
+                if submitFD >= 0 { send(.submitSocket, to: record, fds: [submitFD]) }
             }
         }
         for peerRole in manifest.peers where arePeers(role, peerRole) {

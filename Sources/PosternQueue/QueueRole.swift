@@ -12,7 +12,7 @@ import PosternPrivilege
 public enum QueueRole {
     public static let manifest = RoleManifest(
         role: .queue, identity: .systemUser("postern-queue"), root: .queueDirectory,
-        peers: [.listener, .local, .relay, .lookup], handedOver: [.controlSockets],
+        peers: [.listener, .local, .relay, .lookup, .submit], handedOver: [.controlSockets],
         job: "the spool: commits, scheduling, retries, notices, queue control")
 
     public static func run(_ start: ChildStart) -> Never {

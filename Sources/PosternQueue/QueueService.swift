@@ -104,15 +104,31 @@ final class QueueService: @unchecked Sendable {
         frame.descriptors.forEach { _ = close($0) }  // no request to the queue carries one
         let requester = Requester(peer: Handle(channel), requestID: frame.requestID)
         switch frame.message {
-        case .openMessage where channel.peer == .listener:
+        case .openMessage where Self.bringsMessages(channel.peer):
             feed(.openRequested(requester))
-        case .commitMessage(let request) where channel.peer == .listener:
-            feed(.commitRequested(request, requester))
-        case .abortMessage(let id) where channel.peer == .listener:
+        case .commitMessage(let request) where Self.bringsMessages(channel.peer):
+            feed(.commitRequested(Self.stamped(request, from: channel.peer), requester))
+        case .abortMessage(let id) where Self.bringsMessages(channel.peer):
             feed(.abortRequested(id, from: requester.peer))
         default:
             feed(.unsupportedRequest(requester))
         }
+    }
+
+    /// The listener (SMTP) and submit (the sendmail command).
+    private static func bringsMessages(_ peer: Role) -> Bool { peer == .listener || peer == .submit }
+
+    /// Where a message came from is the edge it came on, never the
+    /// sender's word: submit's commits are "local", and a listener that
+    /// claims "local" is not believed.
+    static func stamped(_ request: CommitRequest, from peer: Role) -> CommitRequest {
+        var request = request
+        if peer == .submit {
+            request.clientAddress = CommitRequest.localClient
+        } else if request.clientAddress == CommitRequest.localClient {
+            request.clientAddress = "unknown"
+        }
+        return request
     }
 
     // MARK: actions

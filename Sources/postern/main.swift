@@ -8,6 +8,7 @@ import PosternMaster
 import PosternPrivilege
 import PosternQueue
 import PosternRelay
+import PosternSubmit
 
 /// A re-executed child: `postern __child ROLE LOGMODE`. Dispatched before
 /// the argument parser, which should never see this hidden form.
@@ -26,6 +27,7 @@ func runChild(_ arguments: [String]) -> Never {
     case .queue: QueueRole.run(start)
     case .local: LocalRole.run(start)
     case .relay: RelayRole.run(start)
+    case .submit: SubmitRole.run(start)
     case .master, .localWorker: exit(2)
     }
 }
@@ -34,6 +36,7 @@ func runChild(_ arguments: [String]) -> Never {
 /// the lookup first, so that the listener finds its peers.
 let supervisedRoles = [
     LookupRole.manifest, QueueRole.manifest, LocalRole.manifest, RelayRole.manifest, ListenerRole.manifest,
+    SubmitRole.manifest,
 ]
 
 let arguments = CommandLine.arguments
@@ -44,5 +47,10 @@ if arguments.count > 1 && arguments[1] == Role.childArgument {
 switch arguments.first.map({ String($0.split(separator: "/").last ?? "") }) {
 case "newaliases": PosternCommand.main(["newaliases"] + arguments.dropFirst())
 case "mailq": PosternCommand.main(["mailq"] + arguments.dropFirst())
-default: PosternCommand.main()
+case "sendmail": SendmailCommand.run(Array(arguments.dropFirst()))
+default:
+    // Sendmail's flags are not ArgumentParser's: `postern sendmail` is
+    // dispatched before it.
+    if arguments.count > 1 && arguments[1] == "sendmail" { SendmailCommand.run(Array(arguments.dropFirst(2))) }
+    PosternCommand.main()
 }

@@ -103,6 +103,9 @@ final class FrameCodecTests: XCTestCase {
                         RouteHost(name: "mx2.example.test", addresses: ["127.0.0.3"], port: 2525),
                     ], tls: .verify)),
             .route(RouteAnswer(outcome: .permanent, text: "5.1.10 null MX")),
+            .submitSocket,
+            .explainAddress(address: "alice"),
+            .addressExplanation(["alice@example.test: alias of", "  bob@example.test: local user bob"]),
         ]
     }
 

@@ -57,6 +57,7 @@ extension IPCField {
     // The master channel.
     static let role = IPCField("role", limit: 32)
     static let reason = IPCField("reason")
+    static let explanation = IPCField("explanation", limit: 1_000)
     static let listen = IPCField("listen", limit: 64)
 }
 

@@ -4,6 +4,9 @@ import PosternCore
 /// session built it. The queue adds what only it may decide (arrival time,
 /// size from the file, delivery state) and validates every field again.
 public struct CommitRequest: Equatable, Sendable {
+    /// The client address of a locally submitted message, which the queue
+    /// sets itself for commits on the submit edge.
+    public static let localClient = "local"
     public var queueID: QueueID
     public var sender: String
     /// Address, local user (empty: remote), NOTIFY and ORCPT of each.

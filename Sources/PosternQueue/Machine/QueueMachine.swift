@@ -141,11 +141,11 @@ struct QueueMachine {
 
     private mutating func peerClosed(_ role: Role, _ peer: Handle, _ actions: inout [QueueAction]) {
         if peers[role] == peer { peers[role] = nil }
-        // Uploads of a listener that went away will never be committed. A
-        // delivery process's pending requests have already failed (the
-        // channel fails them before it reports the close): those messages
-        // are retried when a new one attaches.
-        guard role == .listener else { return }
+        // Uploads of a listener (or submit) that went away will never be
+        // committed. A delivery process's pending requests have already
+        // failed (the channel fails them before it reports the close):
+        // those messages are retried when a new one attaches.
+        guard role == .listener || role == .submit else { return }
         for (id, upload) in uploads where upload.owner == peer {
             actions.append(.discardUpload(id, fd: upload.fd))
             uploads[id] = nil

@@ -1,0 +1,36 @@
+import PosternCore
+import PosternIPC
+
+/// The command's questions that queue nothing: whether a recipient would be
+/// taken (RCPT in `sendmail -bs`) and how an address resolves
+/// (`sendmail -bv`). Unqualified addresses get @MyHostname, as a
+/// submission's would.
+extension SubmitService {
+    func check(_ address: String) -> SMTPReply {
+        let qualified = AddressQualifier.qualify(address, domain: config.myHostname)
+        let asked = BlockingRequest.ask(
+            peers.channel(.lookup),
+            .checkRecipient(address: qualified, client: ClientContext(address: CommitRequest.localClient)),
+            timeout: Double(config.ipcTimeout))
+        switch RecipientVerdicts.verdict(asked) {
+        case .local, .remote, .discarded: return SMTPReply(code: 250, enhanced: "2.1.5", text: "<\(qualified)> OK")
+        case .refused(let reply): return reply
+        case nil: return SubmitReplies.temporary("the lookup did not answer")
+        }
+    }
+
+    /// One 250 line per step of the resolution, or the refusal.
+    func verify(_ address: String) -> [SMTPReply] {
+        let qualified = AddressQualifier.qualify(address, domain: config.myHostname)
+        let asked = BlockingRequest.ask(
+            peers.channel(.lookup), .explainAddress(address: qualified), timeout: Double(config.ipcTimeout))
+        switch asked.map(\.message) {
+        case .success(.addressExplanation(let lines)) where !lines.isEmpty:
+            return lines.map { SMTPReply(code: 250, enhanced: "2.1.5", text: $0) }
+        case .success(.rejected(let reply)):
+            return [SMTPReply(code: reply.code, enhanced: reply.enhanced, text: "<\(qualified)>: \(reply.text)")]
+        default:
+            return [SubmitReplies.temporary("the lookup did not answer")]
+        }
+    }
+}
