@@ -51,6 +51,8 @@ let package = Package(
         .target(
             name: "PosternPrivilege", dependencies: ["PosternCore", "PosternIPC", "CShims", "CCap"], swiftSettings: swift6),
         .target(name: "SMTPProtocol", dependencies: ["MailVocabulary"], swiftSettings: swift6),
+        // The sendmail command's logic (pure): arguments, the message on stdin, headers, drop files.
+        .target(name: "LocalSubmission", dependencies: ["MailVocabulary"], swiftSettings: swift6),
         // The aliases map: read by the lookup (RCPT) and by local delivery.
         .target(name: "PosternAliases", dependencies: ["PosternCore"], swiftSettings: swift6),
 
@@ -102,6 +104,7 @@ let package = Package(
         .testTarget(name: "LocalSubmissionTests", dependencies: ["LocalSubmission"]),
         .testTarget(name: "PosternSubmitTests", dependencies: ["PosternSubmit", "LocalSubmission", "PosternCore"]),
         .testTarget(name: "PosternIPCTests", dependencies: ["PosternIPC", "PosternCore", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        .testTarget(name: "LocalSubmissionTests", dependencies: ["LocalSubmission"]),
         .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "PosternCore"]),
         .testTarget(name: "PosternLocalTests", dependencies: ["PosternLocal", "PosternCore"]),
         .testTarget(name: "PosternListenerTests", dependencies: ["PosternListener", "COpenSSL", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
