@@ -85,9 +85,6 @@ let package = Package(
             dependencies: [
                 "PosternCore", "PosternIPC", "PosternPrivilege", "SMTPProtocol", "COpenSSL", "OpenSSLSupport",
             ], swiftSettings: swift6),
-        // The sendmail command line's logic (no I/O): flags, the message
-        // reader, header fields, the drop file and the socket's protocol.
-        .target(name: "LocalSubmission", dependencies: ["MailVocabulary"], swiftSettings: swift6),
         .target(
             name: "PosternSubmit",
             dependencies: [
@@ -104,7 +101,6 @@ let package = Package(
         .testTarget(name: "LocalSubmissionTests", dependencies: ["LocalSubmission"]),
         .testTarget(name: "PosternSubmitTests", dependencies: ["PosternSubmit", "LocalSubmission", "PosternCore"]),
         .testTarget(name: "PosternIPCTests", dependencies: ["PosternIPC", "PosternCore", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
-        .testTarget(name: "LocalSubmissionTests", dependencies: ["LocalSubmission"]),
         .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "PosternCore"]),
         .testTarget(name: "PosternLocalTests", dependencies: ["PosternLocal", "PosternCore"]),
         .testTarget(name: "PosternListenerTests", dependencies: ["PosternListener", "COpenSSL", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),

@@ -1,5 +1,6 @@
 import Glibc
 import PosternCore
+import LocalSubmission
 import PosternIPC
 
 /// Looks through the drop directory every few seconds, and at start: it
@@ -41,8 +42,8 @@ final class DropScanner: Sendable {
             service.directory.remove(name)
         }
         for name in plan.pickUp {
-            let replies = service.pickUp(name, caller: nil)
-            if let last = replies.last, last.code >= 400 && last.code < 500 {
+            let reply = service.pickUp(name, caller: nil)
+            if reply.isTransientFailure {
                 // Kept: the queue or the lookup is not there yet; next scan.
                 break
             }
@@ -70,7 +71,7 @@ struct DropScanPlan: Equatable {
         var plan = DropScanPlan()
         var used: [UInt32: Int64] = [:]
         for entry in entries.sorted(by: { ($0.modified, $0.name) < ($1.modified, $1.name) }) {
-            guard let parsed = DropFileName.parse(entry.name) else {
+            guard let parsed = DropFileName(entry.name) else {
                 plan.remove.append((entry.name, "not a drop file"))
                 continue
             }

@@ -1,3 +1,4 @@
+import LocalSubmission
 import PosternCore
 
 /// The accounts of /etc/passwd by uid: the login a submitter's uid names
@@ -8,8 +9,8 @@ struct PasswdEntries: Sendable {
     struct Account: Equatable, Sendable {
         var login: String
         /// The full name: GECOS up to its first comma, `&` as the
-        /// capitalised login (passwd(5)); empty when there is none.
-        var fullName: String
+        /// capitalised login (passwd(5)); nil when there is none.
+        var fullName: String?
     }
 
     private(set) var byUID: [UInt32: Account] = [:]
@@ -28,33 +29,9 @@ struct PasswdEntries: Sendable {
                 byUID[uid] == nil
             else { continue }
             let gecos = String(decoding: fields[4], as: UTF8.self)
-            byUID[uid] = Account(login: name, fullName: Self.fullName(gecos: gecos, login: name))
+            byUID[uid] = Account(login: name, fullName: OriginatorFields.fullName(gecos: gecos, login: name))
         }
     }
 
     func account(uid: UInt32) -> Account? { byUID[uid] }
-
-    static func fullName(gecos: String, login: String) -> String {
-        let first = gecos.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        let capitalised = login.prefix(1).uppercased() + login.dropFirst()
-        let name = first.replacingOccurrences(of: "&", with: capitalised)
-        // Only printable text makes a header phrase; anything else is dropped.
-        return String(name.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.map(Character.init))
-            .trimmingCharacters(in: " ")
-    }
-}
-
-extension String {
-    fileprivate func replacingOccurrences(of target: Character, with replacement: String) -> String {
-        var out = ""
-        for c in self { if c == target { out += replacement } else { out.append(c) } }
-        return out
-    }
-
-    fileprivate func trimmingCharacters(in set: Character) -> String {
-        var s = Substring(self)
-        while s.first == set { s = s.dropFirst() }
-        while s.last == set { s = s.dropLast() }
-        return String(s)
-    }
 }

@@ -48,7 +48,7 @@ struct SubmissionBuilder {
     var random: [UInt8]
     var masquerader: Masquerader?
 
-    func build(_ drop: DropFile, submitter: Submitter) -> Result<Submission, SMTPReply> {
+    func build(_ drop: DropEnvelope, message: [UInt8], submitter: Submitter) -> Result<Submission, SMTPReply> {
         let host = config.myHostname
         let own = submitter.login + "@" + host
         let sender: String
@@ -67,8 +67,8 @@ struct SubmissionBuilder {
         guard sender.utf8.count <= EnvelopeField.maxAddressLength, (try? EnvelopeField.validate(sender, field: "sender", limit: EnvelopeField.maxAddressLength)) != nil else {
             return .failure(SMTPReply(code: 553, enhanced: "5.1.7", text: "Bad sender address"))
         }
-        let header = HeaderSection(parsing: drop.message)
-        var body = Array(drop.message[header.length...])
+        let header = HeaderSection(parsing: message)
+        var body = Array(message[header.length...])
         if body.starts(with: [0x0D, 0x0A]) { body.removeFirst(2) }
         var recipients: [String]
         if drop.extractRecipients {

@@ -25,3 +25,10 @@ enum SubmitReplies {
         SMTPReply(code: 250, enhanced: "2.0.0", text: "Queued as \(id)")
     }
 }
+
+extension SMTPReply {
+    /// The same reply with more lines.
+    func adding(_ lines: [String]) -> SMTPReply {
+        SMTPReply(code: code, enhanced: enhanced, text: text, additionalLines: additionalLines + lines)
+    }
+}

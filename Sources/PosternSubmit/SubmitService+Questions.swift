@@ -1,3 +1,4 @@
+import LocalSubmission
 import PosternCore
 import PosternIPC
 
@@ -7,7 +8,7 @@ import PosternIPC
 /// submission's would.
 extension SubmitService {
     func check(_ address: String) -> SMTPReply {
-        let qualified = AddressQualifier.qualify(address, domain: config.myHostname)
+        let qualified = AddressQualification.qualify(address, domain: config.myHostname)
         let asked = BlockingRequest.ask(
             peers.channel(.lookup),
             .checkRecipient(address: qualified, client: ClientContext(address: CommitRequest.localClient)),
@@ -19,18 +20,18 @@ extension SubmitService {
         }
     }
 
-    /// One 250 line per step of the resolution, or the refusal.
-    func verify(_ address: String) -> [SMTPReply] {
-        let qualified = AddressQualifier.qualify(address, domain: config.myHostname)
+    /// A 250 with a line per step of the resolution, or the refusal.
+    func verify(_ address: String) -> SMTPReply {
+        let qualified = AddressQualification.qualify(address, domain: config.myHostname)
         let asked = BlockingRequest.ask(
             peers.channel(.lookup), .explainAddress(address: qualified), timeout: Double(config.ipcTimeout))
         switch asked.map(\.message) {
         case .success(.addressExplanation(let lines)) where !lines.isEmpty:
-            return lines.map { SMTPReply(code: 250, enhanced: "2.1.5", text: $0) }
+            return SMTPReply(code: 250, enhanced: "2.1.5", text: lines[0], additionalLines: Array(lines.dropFirst()))
         case .success(.rejected(let reply)):
-            return [SMTPReply(code: reply.code, enhanced: reply.enhanced, text: "<\(qualified)>: \(reply.text)")]
+            return SMTPReply(code: reply.code, enhanced: reply.enhanced, text: "<\(qualified)>: \(reply.text)")
         default:
-            return [SubmitReplies.temporary("the lookup did not answer")]
+            return SubmitReplies.temporary("the lookup did not answer")
         }
     }
 }

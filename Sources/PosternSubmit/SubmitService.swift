@@ -3,6 +3,8 @@ import Logging
 import NIOConcurrencyHelpers
 import PosternCore
 import PosternIPC
+import PosternListener
+import LocalSubmission
 import SMTPProtocol
 
 /// Local submission's work: a drop file becomes a queued message. Asked by
@@ -59,76 +61,83 @@ final class SubmitService: Sendable {
 
     /// Picks up one drop file. `caller` is the uid SO_PEERCRED gave for a
     /// request on the socket (nil for the scan): it must be the file's.
-    /// The answer is the reply lines for the command, the last one final.
-    func pickUp(_ name: String, caller: UInt32?) -> [SMTPReply] {
-        guard let parsed = DropFileName.parse(name) else {
-            return [SubmitReplies.notADropFile]
+    /// The answer is one reply: its code is the message's fate, and each
+    /// refused recipient is an additional line, `<address>: 550 5.1.1 …`.
+    func pickUp(_ name: String, caller: UInt32?) -> SMTPReply {
+        guard let parsed = DropFileName(name) else {
+            return SubmitReplies.notADropFile
         }
         if let caller, caller != parsed.uid {
             logger.warning("submit: uid \(caller) asked for \(name), which is not its file")
-            return [SubmitReplies.notYourFile]
+            return SubmitReplies.notYourFile
         }
         let claimed = state.withLockedValue { $0.busy.insert(name).inserted }
-        guard claimed else { return [SubmitReplies.busy] }
+        guard claimed else { return SubmitReplies.busy }
         defer { _ = state.withLockedValue { $0.busy.remove(name) } }
         let (config, users) = state.withLockedValue { ($0.config, $0.users) }
-        let limit = Int64(config.maxMessageSize) + DropFile.maxEnvelopeBytes
+        let limit = Int64(config.maxMessageSize) + Int64(DropEnvelopeDecoder.maxEnvelopeSize)
         let opened: (fd: Int32, size: Int64)
         switch directory.open(name, uid: parsed.uid, limit: limit) {
         case .success(let file): opened = file
-        case .failure(.missing): return [SubmitReplies.missing]
-        case .failure(.notReady): return [SubmitReplies.notReady]
+        case .failure(.missing): return SubmitReplies.missing
+        case .failure(.notReady): return SubmitReplies.notReady
         case .failure(let refusal):
             logger.warning("submit: refused \(name): \(refusal); removed")
             directory.remove(name)
-            return [SubmitReplies.refused(refusal.description)]
+            return SubmitReplies.refused(refusal.description)
         }
         let bytes = DropDirectory.readAll(opened.fd, size: opened.size)
         close(opened.fd)
         guard case .success(let contents) = bytes else {
-            return [SubmitReplies.temporary("the drop file cannot be read")]
+            return SubmitReplies.temporary("the drop file cannot be read")
         }
-        let drop: DropFile
+        let drop: DropEnvelope
+        let message: [UInt8]
         do {
-            drop = try DropFile.decode(contents)
+            let decoded = try DropEnvelope.decode(contents)
+            drop = decoded.envelope
+            message = Array(contents[decoded.messageOffset...])
         } catch {
             logger.warning("submit: refused \(name): \(error); removed")
             directory.remove(name)
-            return [SubmitReplies.refused("\(error)")]
+            return SubmitReplies.refused("\(error)")
         }
-        guard drop.name == name, drop.uid == parsed.uid else {
-            logger.warning("submit: refused \(name): it says it is \(drop.name) of uid \(drop.uid); removed")
+        guard drop.name == parsed else {
+            logger.warning("submit: refused \(name): it says it is \(drop.name); removed")
             directory.remove(name)
-            return [SubmitReplies.refused("renamed or moved drop file")]
+            return SubmitReplies.refused("renamed or moved drop file")
         }
         guard let account = users.account(uid: parsed.uid) else {
             logger.warning("submit: refused \(name): uid \(parsed.uid) has no account in /etc/passwd; removed")
             directory.remove(name)
-            return [SubmitReplies.refused("uid \(parsed.uid) has no account")]
+            return SubmitReplies.refused("uid \(parsed.uid) has no account")
         }
-        let answer = queue(drop, account: account, uid: parsed.uid, config: config)
+        let answer = queue(drop, message: message, account: account, uid: parsed.uid, config: config)
         if answer.removeFile { directory.remove(name) }
-        return answer.replies
+        return answer.reply
     }
 
     /// What a pickup came to: the reply lines, and whether the drop file
     /// is done with (queued, or refused for good).
     struct PickupAnswer {
-        var replies: [SMTPReply]
+        var reply: SMTPReply
         var removeFile: Bool
     }
 
-    private func queue(_ drop: DropFile, account: PasswdEntries.Account, uid: UInt32, config: PosternConfig)
-        -> PickupAnswer
-    {
+    private func queue(
+        _ drop: DropEnvelope, message: [UInt8], account: PasswdEntries.Account, uid: UInt32, config: PosternConfig
+    ) -> PickupAnswer {
         let submitter = Submitter(
             uid: uid, login: account.login, fullName: account.fullName,
             trusted: uid == 0 || config.trustedUsers.contains(account.login))
         let submission: Submission
-        switch SubmissionBuilder(config: config).build(drop, submitter: submitter) {
+        let builder = SubmissionBuilder(
+            config: config, now: Int64(time(nil)), utcOffset: Self.utcOffset(), random: Self.randomBytes(16),
+            masquerader: MasqueradeConfiguration.masquerader(config))
+        switch builder.build(drop, message: message, submitter: submitter) {
         case .failure(let refusal):
             logger.info("submit: refused a message of uid \(uid) (\(account.login)): \(refusal.text)")
-            return PickupAnswer(replies: [refusal], removeFile: true)
+            return PickupAnswer(reply: refusal, removeFile: true)
         case .success(let built): submission = built
         }
         var verdicts = RecipientVerdicts()
@@ -139,16 +148,16 @@ final class SubmitService: Sendable {
                 .checkRecipient(address: address, client: ClientContext(address: CommitRequest.localClient)),
                 timeout: timeout)
             guard let verdict = RecipientVerdicts.verdict(asked) else {
-                return PickupAnswer(replies: [SubmitReplies.temporary("the lookup did not answer")], removeFile: false)
+                return PickupAnswer(reply: SubmitReplies.temporary("the lookup did not answer"), removeFile: false)
             }
             verdicts.verdicts.append((address, verdict))
         }
-        let refusedLines = verdicts.refused.map { SMTPReply(code: $0.reply.code, enhanced: $0.reply.enhanced, text: "<\($0.address)>: \($0.reply.text)") }
+        let refusedLines = verdicts.refused.map { "<\($0.address)>: \($0.reply.code) \($0.reply.enhanced) \($0.reply.text)" }
         for (address, reply) in verdicts.refused {
             logger.info("submit: uid \(uid) (\(account.login)): recipient <\(address)> refused: \(reply.code) \(reply.enhanced) \(reply.text)")
         }
         if verdicts.allDiscarded {
-            return PickupAnswer(replies: [SubmitReplies.discarded], removeFile: true)
+            return PickupAnswer(reply: SubmitReplies.discarded, removeFile: true)
         }
         let recipients = verdicts.accepted.map { r in
             var r = r
@@ -156,15 +165,15 @@ final class SubmitService: Sendable {
             return r
         }
         guard !recipients.isEmpty else {
-            return PickupAnswer(replies: refusedLines + [SubmitReplies.noValidRecipients], removeFile: true)
+            return PickupAnswer(reply: SubmitReplies.noValidRecipients.adding(refusedLines), removeFile: true)
         }
         switch store(submission, recipients: recipients, config: config, timeout: timeout) {
         case .success(let id):
             logger.info(
                 "\(id): local submission, uid=\(uid) (\(account.login)), from=<\(submission.sender)>, nrcpt=\(recipients.count)\(submission.logTag.map { ", tag=\($0)" } ?? "")")
-            return PickupAnswer(replies: refusedLines + [SubmitReplies.queued(id)], removeFile: true)
+            return PickupAnswer(reply: SubmitReplies.queued(id).adding(refusedLines), removeFile: true)
         case .failure(let reply):
-            return PickupAnswer(replies: [reply], removeFile: reply.code >= 500)
+            return PickupAnswer(reply: reply, removeFile: reply.code >= 500)
         }
     }
 
@@ -183,7 +192,8 @@ final class SubmitService: Sendable {
             }
             return .failure(SubmitReplies.temporary("the queue did not answer"))
         }
-        let received = submission.receivedLine(queueID: "\(id)", host: config.myHostname, date: RFC5322Date.now())
+        let received = submission.receivedLine(
+            queueID: "\(id)", host: config.myHostname, date: PosternCore.RFC5322Date.now())
         let written = SpoolWriter.writeAll(fd, received + submission.message)
         close(fd)
         guard written == 0 else {
@@ -222,6 +232,21 @@ enum SpoolWriter {
 }
 
 extension SubmitService {
+    /// The local zone's offset east of UTC, in seconds (the zone was read
+    /// before the chroot).
+    static func utcOffset() -> Int {
+        var t = time(nil)
+        var parts = tm()
+        localtime_r(&t, &parts)
+        return parts.tm_gmtoff
+    }
+
+    static func randomBytes(_ count: Int) -> [UInt8] {
+        // The standard library's generator reads getrandom(2).
+        var generator = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    }
+
     /// Waits until no pickup is under way, or `timeout` seconds.
     func waitForPickups(timeout: Double) {
         let deadline = MonotonicClock.now() + timeout

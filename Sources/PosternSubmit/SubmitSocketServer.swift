@@ -3,6 +3,7 @@ import Glibc
 import Logging
 import NIOConcurrencyHelpers
 import PosternCore
+import LocalSubmission
 import PosternIPC
 
 /// Serves submit.sock (0666 in RunDirectory, made by the master): one
@@ -24,19 +25,20 @@ final class SubmitSocketServer: Sendable {
     func serve(fd: Int32) {
         OSThread.start { [self] in
             while true {
-                let client = accept4(fd, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
+                let client = accept(fd, nil, nil)
                 if client < 0 {
                     if errno == EINTR || errno == ECONNABORTED { continue }
                     service.logger.error("submit socket: accept: \(String(cString: strerror(errno)))")
                     return
                 }
+                _ = fcntl(client, F_SETFD, FD_CLOEXEC)
                 let admitted = active.withLockedValue { count -> Bool in
                     guard count < Self.maxConnections else { return false }
                     count += 1
                     return true
                 }
                 guard admitted else {
-                    _ = SpoolWriter.writeAll(client, SubmitProtocol.encode([SubmitReplies.tooManyConnections]))
+                    _ = SpoolWriter.writeAll(client, SubmitReplies.tooManyConnections.rendered)
                     close(client)
                     continue
                 }
@@ -57,25 +59,24 @@ final class SubmitSocketServer: Sendable {
         var uid: uid_t = 0
         var gid: gid_t = 0
         guard pst_peer_credentials(fd, &pid, &uid, &gid) == 0 else { return }
-        var reader = LineReader(fd: fd, limit: SubmitProtocol.maxRequestLength)
+        var reader = LineReader(fd: fd, limit: SubmitRequest.maxLineLength)
         while let line = reader.next() {
-            let replies: [SMTPReply]
+            let reply: SMTPReply
             var done = false
-            switch SubmitProtocol.parseRequest(line) {
-            case .success(.submit(let name)):
-                replies = service.pickUp(name, caller: uid)
-            case .success(.check(let address)):
-                replies = [service.check(address)]
-            case .success(.verify(let address)):
-                replies = service.verify(address)
-            case .success(.quit):
-                replies = [SMTPReply(code: 221, enhanced: "2.0.0", text: "Bye")]
-                done = true
-            case .failure(let error):
-                replies = [SMTPReply(code: 500, enhanced: "5.5.2", text: "\(error)")]
+            do {
+                switch try SubmitRequest.parse(line: line) {
+                case .submit(let name): reply = service.pickUp(name.description, caller: uid)
+                case .check(let address): reply = service.check(address)
+                case .verify(let address): reply = service.verify(address)
+                case .quit:
+                    reply = SMTPReply(code: 221, enhanced: "2.0.0", text: "Bye")
+                    done = true
+                }
+            } catch {
+                reply = SMTPReply(code: 500, enhanced: "5.5.2", text: "Bad request: \(error)")
                 done = true
             }
-            guard SpoolWriter.writeAll(fd, SubmitProtocol.encode(replies)) == 0, !done else { return }
+            guard SpoolWriter.writeAll(fd, reply.rendered) == 0, !done else { return }
         }
     }
 }

@@ -72,7 +72,7 @@ enum QueueClient {
         print(text, terminator: "")
     }
 
-    private static func connectUnix(_ path: String) -> Int32 {
+    static func connectUnix(_ path: String) -> Int32 {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)

@@ -1,0 +1,82 @@
+import Glibc
+import LocalSubmission
+import PosternCore
+
+/// Writes the message on stdin into the drop directory: created with
+/// O_EXCL under an unguessable name, mode 0600 while it is written, fsynced,
+/// then 0644 (complete) and fsynced again — so a file the daemon sees
+/// complete is whole on disk, and is kept if the daemon is down.
+enum DropWriter {
+    enum Failure: Error, CustomStringConvertible {
+        /// The message itself is refused (EX_DATAERR).
+        case data(SubmissionReaderError)
+        /// The drop directory could not take it (EX_TEMPFAIL).
+        case system(String)
+
+        var description: String {
+            switch self {
+            case .data(let error): return "\(error)"
+            case .system(let text): return text
+            }
+        }
+    }
+
+    /// The file's name once it is complete.
+    static func write(
+        _ invocation: SendmailInvocation, config: PosternConfig, input: Int32 = 0
+    ) -> Result<DropFileName, Failure> {
+        var generator = SystemRandomNumberGenerator()
+        let random = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        guard let name = DropFileName(uid: getuid(), random: random) else {
+            return .failure(.system("cannot make a drop file name"))
+        }
+        let path = config.dropDirectory + "/" + name.description
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            return .failure(.system("cannot create a file in \(config.dropDirectory): \(String(cString: strerror(errno)))"))
+        }
+        let result = fill(fd, name: name, invocation: invocation, config: config, input: input)
+        if case .failure = result { unlink(path) }
+        close(fd)
+        return result.map { name }
+    }
+
+    private static func fill(
+        _ fd: Int32, name: DropFileName, invocation: SendmailInvocation, config: PosternConfig, input: Int32
+    ) -> Result<Void, Failure> {
+        let envelope = DropEnvelope(name: name, time: Int64(time(nil)), invocation: invocation)
+        guard writeAll(fd, envelope.encoded) else { return .failure(writeFailure(config)) }
+        var reader = SubmissionReader(ignoreDots: invocation.ignoreDots, maxMessageSize: config.maxMessageSize)
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while !reader.isComplete {
+            let n = read(input, &buffer, buffer.count)
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return .failure(.system("cannot read the message: \(String(cString: strerror(errno)))")) }
+            let out: [UInt8]
+            do {
+                out = n == 0 ? try reader.finish() : try reader.consume(buffer.prefix(n))
+            } catch {
+                return .failure(.data(error))
+            }
+            guard writeAll(fd, out) else { return .failure(writeFailure(config)) }
+            if n == 0 { break }
+        }
+        guard fsync(fd) == 0, fchmod(fd, 0o644) == 0, fsync(fd) == 0 else { return .failure(writeFailure(config)) }
+        return .success(())
+    }
+
+    private static func writeFailure(_ config: PosternConfig) -> Failure {
+        .system("cannot write to \(config.dropDirectory): \(String(cString: strerror(errno)))")
+    }
+
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return false }
+            offset += n
+        }
+        return true
+    }
+}
