@@ -305,6 +305,39 @@ def test_setup_repairs_drop_dir(jail):
     assert_check_ok(j)
 
 
+def run_as(user: str, code: str) -> subprocess.CompletedProcess:
+    """python3 -c CODE as USER (its own group, no supplementary groups)."""
+    pw = pwd.getpwnam(user)
+    return subprocess.run(["python3", "-c", code], user=pw.pw_uid, group=pw.pw_gid, extra_groups=[],
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_drop_dir_what_1733_means(jail):
+    """As two ordinary users: each may create a message, neither may list the
+    directory, and neither may remove or replace the other's."""
+    from daemon import ensure_user
+
+    j = jail()
+    alice, bob = "pt-alice", "pt-bob"
+    for user in (alice, bob):
+        ensure_user(user)
+    msg = j.drop_dir / "from-alice"
+    created = run_as(alice, f"import os; os.close(os.open({str(msg)!r}, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))")
+    assert created.returncode == 0, created.stderr
+    assert msg.stat().st_uid == pwd.getpwnam(alice).pw_uid
+    for user in (alice, bob):
+        listed = run_as(user, f"import os; os.listdir({str(j.drop_dir)!r})")
+        assert listed.returncode != 0 and "PermissionError" in listed.stderr, (user, listed)
+    for code in (f"import os; os.unlink({str(msg)!r})",
+                 f"import os; os.rename({str(msg)!r}, {str(j.drop_dir / 'taken')!r})"):
+        taken = run_as(bob, code)
+        assert taken.returncode != 0 and "PermissionError" in taken.stderr, (code, taken)
+    assert msg.exists()
+    # The owner of the directory (the submit process) may list it.
+    assert run_as("postern-submit", f"import os; print(os.listdir({str(j.drop_dir)!r}))").stdout.strip() \
+        == "['from-alice']"
+
+
 def copy_of_setup_jail(tmp_path: pathlib.Path, manifest_text: str) -> pathlib.Path:
     """scripts/setup-jail beside a jail/ holding manifest_text (it reads ../jail)."""
     (tmp_path / "scripts").mkdir()
