@@ -40,7 +40,7 @@ MANIFEST = REPO_ROOT / "jail" / "manifest"
 CONFIG_TEMPLATE = REPO_ROOT / "jail" / "postern.conf.in"
 
 POSTERN_GROUP = "postern"
-POSTERN_USERS = ("postern-smtpd", "postern-lookup", "postern-queue", "postern-relay")
+POSTERN_USERS = ("postern-smtpd", "postern-lookup", "postern-queue", "postern-relay", "postern-submit")
 
 # Short: Unix socket paths under the prefix must stay below 108 bytes, so not
 # under pytest's own (long) temporary directory.
@@ -133,6 +133,10 @@ class Jail:
     @property
     def spool(self) -> pathlib.Path:
         return self.path("/var/spool/postern")
+
+    @property
+    def drop_dir(self) -> pathlib.Path:
+        return self.path("/var/spool/postern-drop")
 
     @property
     def empty_dir(self) -> pathlib.Path:

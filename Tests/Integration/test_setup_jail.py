@@ -32,6 +32,7 @@ CONFIG_OPTIONS = [
     "Listen",
     "ConfigDirectory",
     "QueueDirectory",
+    "DropDirectory",
     "EmptyDirectory",
     "MailDirectory",
     "SafeFileEnvironment",
@@ -88,6 +89,7 @@ def test_manifest_is_the_design_table():
         "/etc/postern/access": ("file", "root", "root", 0o644),
         "/etc/postern/local-host-names": ("file", "root", "root", 0o644),
         "/var/spool/postern": ("dir", "postern-queue", "postern-queue", 0o700),
+        "/var/spool/postern-drop": ("dir", "postern-submit", "postern-submit", 0o1733),
         "/var/lib/postern": ("dir", "root", "root", 0o755),
         "/var/lib/postern/empty": ("empty-dir", "root", "root", 0o555),
         "/var/mailjail": ("dir", "root", "root", 0o755),
@@ -159,12 +161,16 @@ def test_maps_created_with_a_comment(jail):
 def test_config_paths_all_under_prefix(jail):
     j = jail(domain="pt.example", port=2599)
     conf = j.read_config()
-    assert list(conf) == CONFIG_OPTIONS[:10] + ["LogFile"] + CONFIG_OPTIONS[10:]
+    # LogFile comes right after the directories (setup-jail adds it after the
+    # commented "# LogFile =" line, which follows RunDirectory).
+    after = CONFIG_OPTIONS.index("RunDirectory") + 1
+    assert list(conf) == CONFIG_OPTIONS[:after] + ["LogFile"] + CONFIG_OPTIONS[after:]
     assert conf["Listen"] == "127.0.0.1:2599"
     assert conf["LocalDomains"] == "pt.example"
     assert conf["MyHostname"] == "mail.pt.example"
     assert conf["LogFile"] == f"{j.prefix}/var/log/postern/postern.log"
     assert conf["QueueDirectory"] == str(j.spool)
+    assert conf["DropDirectory"] == str(j.path("/var/spool/postern-drop"))
     assert conf["EmptyDirectory"] == str(j.empty_dir)
     assert conf["ConfigDirectory"] == str(j.config_dir)
     assert conf["MailDirectory"] == str(j.mail_dir)
@@ -249,6 +255,137 @@ def test_drift_setgid_bit_of_var_mail(jail):
     j = jail()
     os.chmod(j.mail_dir, 0o775)  # clears the setgid bit
     assert_drift(j, f"{j.mail_dir}: mode 0775, expected 2775")
+
+
+# ---------------------------------------------------------------- the drop directory
+# Local submission: postern-submit 1733. Anyone may create a file in it (3 for
+# group and others is write+search, no read: nobody but the owner can list
+# it), and the sticky bit keeps users from removing or renaming each other's.
+
+
+def test_drop_dir_mode_and_owner(jail):
+    j = jail()
+    st = os.stat(j.drop_dir)
+    assert stat.S_ISDIR(st.st_mode)
+    assert stat.S_IMODE(st.st_mode) == 0o1733, f"{stat.S_IMODE(st.st_mode):04o}"
+    assert st.st_mode & stat.S_ISVTX
+    assert pwd.getpwuid(st.st_uid).pw_name == "postern-submit"
+    assert grp.getgrgid(st.st_gid).gr_name == "postern-submit"
+
+
+def test_drift_drop_dir_mode(jail):
+    j = jail()
+    os.chmod(j.drop_dir, 0o733)  # the sticky bit gone: users could delete each other's messages
+    lines = assert_drift(j, f"{j.drop_dir}: mode 0733, expected 1733")
+    assert len(lines) == 1, lines
+
+
+def test_drift_drop_dir_listable(jail):
+    j = jail()
+    os.chmod(j.drop_dir, 0o1777)
+    assert_drift(j, f"{j.drop_dir}: mode 1777, expected 1733")
+
+
+def test_drift_drop_dir_owner(jail):
+    j = jail()
+    os.chown(j.drop_dir, 0, 0)
+    lines = assert_drift(j, f"{j.drop_dir}: owner root, expected postern-submit")
+    assert f"{j.drop_dir}: group root, expected postern-submit" in lines
+
+
+def test_setup_repairs_drop_dir(jail):
+    j = jail()
+    os.chown(j.drop_dir, 0, 0)
+    os.chmod(j.drop_dir, 0o777)
+    result = j.setup()
+    assert result.returncode == 0, result.stdout + result.stderr
+    st = os.stat(j.drop_dir)
+    assert stat.S_IMODE(st.st_mode) == 0o1733
+    assert st.st_uid == pwd.getpwnam("postern-submit").pw_uid
+    assert_check_ok(j)
+
+
+def run_as(user: str, code: str) -> subprocess.CompletedProcess:
+    """python3 -c CODE as USER (its own group, no supplementary groups)."""
+    pw = pwd.getpwnam(user)
+    return subprocess.run(["python3", "-c", code], user=pw.pw_uid, group=pw.pw_gid, extra_groups=[],
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_drop_dir_what_1733_means(jail):
+    """As two ordinary users: each may create a message, neither may list the
+    directory, and neither may remove or replace the other's."""
+    from daemon import ensure_user
+
+    j = jail()
+    alice, bob = "pt-alice", "pt-bob"
+    for user in (alice, bob):
+        ensure_user(user)
+    msg = j.drop_dir / "from-alice"
+    created = run_as(alice, f"import os; os.close(os.open({str(msg)!r}, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))")
+    assert created.returncode == 0, created.stderr
+    assert msg.stat().st_uid == pwd.getpwnam(alice).pw_uid
+    for user in (alice, bob):
+        listed = run_as(user, f"import os; os.listdir({str(j.drop_dir)!r})")
+        assert listed.returncode != 0 and "PermissionError" in listed.stderr, (user, listed)
+    for code in (f"import os; os.unlink({str(msg)!r})",
+                 f"import os; os.rename({str(msg)!r}, {str(j.drop_dir / 'taken')!r})"):
+        taken = run_as(bob, code)
+        assert taken.returncode != 0 and "PermissionError" in taken.stderr, (code, taken)
+    assert msg.exists()
+    # The owner of the directory (the submit process) may list it.
+    assert run_as("postern-submit", f"import os; print(os.listdir({str(j.drop_dir)!r}))").stdout.strip() \
+        == "['from-alice']"
+
+
+def copy_of_setup_jail(tmp_path: pathlib.Path, manifest_text: str) -> pathlib.Path:
+    """scripts/setup-jail beside a jail/ holding manifest_text (it reads ../jail)."""
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "jail").mkdir()
+    script = tmp_path / "scripts" / "setup-jail"
+    script.write_bytes(SETUP_JAIL.read_bytes())
+    script.chmod(0o755)
+    (tmp_path / "jail" / "manifest").write_text(manifest_text)
+    (tmp_path / "jail" / "postern.conf.in").write_text(CONFIG_TEMPLATE.read_text())
+    return script
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "dir /var/spool/x root root 4755",  # set-uid: on nothing Postern installs
+        "file /etc/postern/x root root 2755",  # set-gid file
+        "file /etc/postern/x root root 4644",
+    ],
+)
+def test_manifest_set_id_refused(tmp_path, line):
+    script = copy_of_setup_jail(tmp_path, "dir /etc/postern root root 0755\n" + line + "\n")
+    prefix = tmp_path / "prefix"
+    result = subprocess.run([str(script), "--prefix", str(prefix), "--check"], capture_output=True, text=True)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "refused" in result.stderr
+    assert not prefix.exists()
+
+
+def test_manifest_four_digit_modes_parsed(tmp_path):
+    """A sticky and a setgid directory from a manifest of their own: created
+    with exactly those bits, and --check sees them go."""
+    script = copy_of_setup_jail(
+        tmp_path,
+        "dir /a root root 1733\ndir /b root mail 2775\ndir /c root root 755\n",
+    )
+    prefix = tmp_path / "prefix"
+    result = subprocess.run([str(script), "--prefix", str(prefix)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert stat.S_IMODE(os.stat(prefix / "a").st_mode) == 0o1733
+    assert stat.S_IMODE(os.stat(prefix / "b").st_mode) == 0o2775
+    assert stat.S_IMODE(os.stat(prefix / "c").st_mode) == 0o755
+    os.chmod(prefix / "a", 0o733)
+    os.chmod(prefix / "b", 0o775)
+    result = subprocess.run([str(script), "--prefix", str(prefix), "--check"], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert f"{prefix}/a: mode 0733, expected 1733" in result.stdout.splitlines()
+    assert f"{prefix}/b: mode 0775, expected 2775" in result.stdout.splitlines()
 
 
 def test_drift_stray_file_in_empty_dir(jail):
