@@ -32,9 +32,10 @@ import subprocess
 import time
 import uuid
 
-ROLES = ("listener", "lookup", "queue", "local", "relay")
+ROLES = ("listener", "lookup", "queue", "local", "relay", "submit")
 # The socketpairs between children (docs/trust-and-ipc.md, "Edges"), besides master<->each child.
-EDGES = (("listener", "lookup"), ("listener", "queue"), ("queue", "local"), ("queue", "relay"), ("queue", "lookup"))
+EDGES = (("listener", "lookup"), ("listener", "queue"), ("queue", "local"), ("queue", "relay"), ("queue", "lookup"),
+         ("submit", "queue"), ("submit", "lookup"))
 TEST_USERS = ("pt-alice", "pt-bob")
 CHILD_ARGUMENT = "__child"
 

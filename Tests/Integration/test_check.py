@@ -6,14 +6,14 @@ from __future__ import annotations
 import subprocess
 
 OPTIONS = [
-    "MyHostname", "LocalDomains", "Listen", "ConfigDirectory", "QueueDirectory", "EmptyDirectory",
+    "MyHostname", "LocalDomains", "Listen", "ConfigDirectory", "QueueDirectory", "DropDirectory", "EmptyDirectory",
     "MailDirectory", "SafeFileEnvironment", "SmrshDirectory", "RunDirectory", "LogFile", "LogFacility",
     "MaxMessageSize", "MaxRecipientsPerMessage", "SmtpGreetingMessage", "PrivacyOptions",
     "LocalWorkerLimit", "LocalWorkerIdleTimeout", "ShutdownTimeout", "MailGroup", "MaxHopCount",
     "MaxConnections", "MaxConnectionsPerClient", "MaxConnectionRatePerClient", "MaxErrorsPerSession",
     "Timeout.command", "Timeout.datablock", "BareLineEndings", "DnsBlocklists", "DnsResolvers",
     "Timeout.queuereturn", "Timeout.queuewarn", "QueueRetryMinimum", "QueueRetryMaximum", "QueueMinFree",
-    "Timeout.ipc", "Timeout.watchdog", "QueueAdminGroup",
+    "Timeout.ipc", "Timeout.watchdog", "QueueAdminGroup", "TrustedUsers",
     "HomeMailbox", "DefaultUser", "PipeTimeout", "MasqueradeAs", "MasqueradeDomains", "ExposedUsers",
     "MasqueradeEntireDomain", "MasqueradeEnvelope", "AlwaysAddDomain", "SmartHost", "SmtpPort",
     "TLSClientPolicy", "TLSClientCAFile", "DestinationConcurrency", "DestinationRate", "Timeout.connect",
@@ -72,6 +72,7 @@ def test_fresh_config_is_valid_and_every_option_is_printed(jail, postern_bin):
         "Listen": j.listen,
         "ConfigDirectory": f"{p}/etc/postern",
         "QueueDirectory": f"{p}/var/spool/postern",
+        "DropDirectory": f"{p}/var/spool/postern-drop",
         "EmptyDirectory": f"{p}/var/lib/postern/empty",
         "MailDirectory": f"{p}/var/mail",
         "SafeFileEnvironment": f"{p}/var/mailjail",

@@ -76,7 +76,8 @@ final class ConfigOptionTableTests: XCTestCase {
         XCTAssertEqual(
             checked,
             [
-                "ConfigDirectory", "QueueDirectory", "EmptyDirectory", "MailDirectory", "SafeFileEnvironment",
+                "ConfigDirectory", "QueueDirectory", "DropDirectory", "EmptyDirectory", "MailDirectory",
+                "SafeFileEnvironment",
                 "SmrshDirectory", "RunDirectory", "MailGroup",
             ])
     }
