@@ -102,7 +102,7 @@ let package = Package(
         .testTarget(name: "PosternSubmitTests", dependencies: ["PosternSubmit", "LocalSubmission", "PosternCore"]),
         .testTarget(name: "PosternIPCTests", dependencies: ["PosternIPC", "PosternCore", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "PosternCore"]),
-        .testTarget(name: "PosternLocalTests", dependencies: ["PosternLocal", "PosternCore"]),
+        .testTarget(name: "PosternLocalTests", dependencies: ["PosternLocal", "PosternCore", "PosternIPC"]),
         .testTarget(name: "PosternListenerTests", dependencies: ["PosternListener", "COpenSSL", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "PosternLookupTests", dependencies: ["PosternLookup", "PosternIPC"]),
         .testTarget(name: "PosternQueueTests", dependencies: ["PosternQueue", "PosternCore", "PosternIPC"]),

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "cshims.h"
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -9,6 +10,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -162,4 +164,41 @@ int pst_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
 
 int pst_socketpair_seqpacket(int fds[2]) {
     return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds);
+}
+
+int pst_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+struct pst_signal_request {
+    int pidfd;
+    pid_t pid;
+    uid_t uid;
+    int sig;
+    int result;
+    int error;
+};
+
+static void *pst_signal_thread(void *arg) {
+    struct pst_signal_request *r = arg;
+    // This thread only: its credentials end with it.
+    if (syscall(SYS_setresuid, -1, r->uid, -1) != 0) {
+        r->error = errno;
+        return NULL;
+    }
+    long rc = r->pidfd >= 0 ? syscall(SYS_pidfd_send_signal, r->pidfd, r->sig, NULL, 0) : kill(r->pid, r->sig);
+    r->result = (int)rc;
+    r->error = rc == 0 ? 0 : errno;
+    return NULL;
+}
+
+int pst_signal_as_user(int pidfd, pid_t pid, uid_t uid, int sig) {
+    struct pst_signal_request r = {pidfd, pid, uid, sig, -1, 0};
+    pthread_t thread;
+    int rc = pthread_create(&thread, NULL, pst_signal_thread, &r);
+    if (rc != 0) {
+        errno = rc;
+        return -1;
+    }
+    pthread_join(thread, NULL);
+    errno = r.error;
+    return r.result;
 }

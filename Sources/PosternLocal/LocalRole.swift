@@ -42,8 +42,10 @@ public enum LocalRole {
                     pool.closeAll()
                     reapWorkers(within: 2)
                     exit(0)
-                }))
-        pool.startIdleReaper()
+                },
+                // The pool's serial queue is where local works: it must be moving.
+                health: { answer in pool.health(answer) }))
+        pool.startTimer()
         try? start.master.send(.ready(.local))
         while true { pause() }
     }

@@ -1,258 +1,151 @@
 import Glibc
 import Logging
-import NIOConcurrencyHelpers
 import PosternCore
 import PosternIPC
 import PosternPrivilege
 
-/// One delivery process per recipient user, spawned on demand, kept while
-/// the user has mail and closed when idle, bounded in number. A worker has
-/// dropped to its user before it opens anything and never serves another
-/// user: the pool keys workers by user name and never reassigns one.
+/// The worker pool's driver: it runs `WorkerPoolMachine` on `state`, one
+/// serial queue, and carries out its actions — spawning workers, sending
+/// them jobs, closing and killing them, answering parts, logging. The
+/// machine, the worker processes and the parts' completions are touched
+/// only from work items on `state`, through `feed`. Workers are reaped on
+/// their channels' reader threads (a worker may take a while to exit),
+/// never on `state`.
+///
+/// `state` is where `local` does its work, so the master's health check is
+/// answered from there (`health`), and the timer that closes idle workers
+/// and kills hung ones runs there too.
 final class WorkerPool: @unchecked Sendable {
-    final class Worker {
-        let user: WorkerKey
-        let pid: pid_t
-        let channel: IPCChannel
-        var busy = 0
-        var lastUsed: Double
-
-        init(user: WorkerKey, pid: pid_t, channel: IPCChannel, now: Double) {
-            self.user = user
-            self.pid = pid
-            self.channel = channel
-            self.lastUsed = now
-        }
-    }
-
-    struct Waiting {
-        let job: DeliveryJob
-        let user: WorkerKey
-        let fd: Int32
-        let completion: ([RecipientOutcome]) -> Void
-    }
-
-    private let lock = NIOLock()
-    private var workers: [WorkerKey: Worker] = [:]
-    private var waiting: [Waiting] = []
-    private var limit: Int
-    private var idleTimeout: Double
-    private var mailDirectory: String
-    private var homeMailbox: String
-    private var config: PosternConfig
-    private let mailGroup: gid_t
-    private let logMode: String
+    let state = TaskQueue()
     private let logger: Logger
 
+    /// Owned by `state`.
+    private var machine: WorkerPoolMachine
+    private var spawner: WorkerSpawner
+    private var processes: [WorkerID: WorkerProcess] = [:]
+    private var completions: [PartID: ([RecipientOutcome]) -> Void] = [:]
+    private var nextPart: UInt64 = 1
+    /// Events that arrived while the machine was busy with another (an
+    /// action's immediate outcome): handled next, in order, in the same turn.
+    private var queued: [WorkerPoolEvent] = []
+    private var feeding = false
+
     init(config: PosternConfig, mailGroup: gid_t, logMode: String, logger: Logger) {
-        self.limit = config.localWorkerLimit
-        self.idleTimeout = Double(config.localWorkerIdleTimeout)
-        self.mailDirectory = config.mailDirectory
-        self.homeMailbox = config.homeMailbox
-        self.config = config
-        self.mailGroup = mailGroup
-        self.logMode = logMode
         self.logger = logger
+        self.machine = WorkerPoolMachine(settings: WorkerPoolSettings(config))
+        self.spawner = WorkerSpawner(config: config, mailGroup: mailGroup, logMode: logMode)
+    }
+
+    // MARK: what local asks
+
+    /// Delivers one part (one worker key's recipients of a job); the
+    /// completion runs on `state` with one outcome per recipient.
+    func deliver(
+        _ job: DeliveryJob, user: WorkerKey, messageFD: Int32,
+        completion: @escaping ([RecipientOutcome]) -> Void
+    ) {
+        state.async { [self] in
+            let id = PartID(nextPart)
+            nextPart += 1
+            completions[id] = completion
+            feed(.partArrived(LocalPart(id: id, key: user, job: job, messageFD: messageFD)))
+        }
     }
 
     func update(config: PosternConfig) {
-        lock.withLock {
-            limit = config.localWorkerLimit
-            idleTimeout = Double(config.localWorkerIdleTimeout)
-            mailDirectory = config.mailDirectory
-            homeMailbox = config.homeMailbox
-            self.config = config
+        state.async { [self] in
+            spawner.config = config
+            feed(.reloaded(WorkerPoolSettings(config)))
         }
     }
 
-    func deliver(
-        _ job: DeliveryJob, user: WorkerKey, messageFD: Int32, completion: @escaping ([RecipientOutcome]) -> Void
-    ) {
-        enum Step {
-            case send(Worker)
-            case spawn(evict: Worker?)
-            case wait
-        }
-        let step: Step = lock.withLock {
-            if let w = workers[user] {
-                w.busy += 1
-                return .send(w)
-            }
-            if workers.count < limit { return .spawn(evict: nil) }
-            if let idle = workers.values.filter({ $0.busy == 0 }).min(by: { $0.lastUsed < $1.lastUsed }) {
-                workers[idle.user] = nil
-                return .spawn(evict: idle)
-            }
-            waiting.append(Waiting(job: job, user: user, fd: messageFD, completion: completion))
-            return .wait
-        }
-        switch step {
-        case .wait:
-            return
-        case .send(let worker):
-            send(job, to: worker, fd: messageFD, completion: completion)
-        case .spawn(let evict):
-            evict?.channel.shutdown()
-            switch spawnWorker(for: user) {
-            case .success(let worker):
-                lock.withLock {
-                    worker.busy += 1
-                    workers[user] = worker
-                }
-                send(job, to: worker, fd: messageFD, completion: completion)
-            case .failure(let failure):
-                completion(
-                    job.recipients.map {
-                        RecipientOutcome(index: $0.index, status: failure.outcome.0, text: failure.outcome.1)
-                    })
-                drainWaiting()
-            }
-        }
+    /// Every second: idle workers and job deadlines.
+    func startTimer() {
+        state.every(1) { [self] in feed(.tick) }
     }
 
-    private func send(
-        _ job: DeliveryJob, to worker: Worker, fd: Int32, completion: @escaping ([RecipientOutcome]) -> Void
-    ) {
-        worker.channel.request(.deliver(job), descriptors: [fd]) { [self] result in
-            let outcomes: [RecipientOutcome]
-            switch result {
-            case .success(let frame):
-                if case .deliveryResult(let id, let list) = frame.message, id == job.queueID {
-                    outcomes = list
-                } else {
-                    outcomes = job.recipients.map {
-                        RecipientOutcome(
-                            index: $0.index, status: .deferred, text: "4.3.0 bad answer from delivery worker",
-                            interrupted: true)
-                    }
-                }
-            case .failure:
-                // It may have written before it died: the retry looks first.
-                outcomes = job.recipients.map {
-                    RecipientOutcome(
-                        index: $0.index, status: .deferred, text: "4.3.0 delivery worker ended", interrupted: true)
-                }
-            }
-            lock.withLock {
-                worker.busy -= 1
-                worker.lastUsed = MonotonicClock.now()
-            }
-            completion(outcomes)
-            drainWaiting()
-        }
+    /// Runs the health check's answer once `state` gets to it.
+    func health(_ answer: @escaping @Sendable () -> Void) {
+        state.async(answer)
     }
 
-    /// Hands waiting deliveries to workers as room appears.
-    private func drainWaiting() {
-        let next: Waiting? = lock.withLock {
-            guard !waiting.isEmpty else { return nil }
-            let canRun =
-                workers[waiting[0].user] != nil || workers.count < limit
-                || workers.values.contains { $0.busy == 0 }
-            return canRun ? waiting.removeFirst() : nil
-        }
-        if let next { deliver(next.job, user: next.user, messageFD: next.fd, completion: next.completion) }
-    }
-
-    private func spawnWorker(for user: WorkerKey) -> Result<Worker, WorkerSpawnFailure> {
-        let (name, jailed) = (user.user, user.jailed)
-        let account: SystemAccount
-        do {
-            account = try SystemAccount.lookup(name)
-        } catch {
-            return .failure(WorkerSpawnFailure((.failed, "5.1.1 user unknown")))
-        }
-        guard account.uid != 0 || !jailed else {
-            // Files are never written as root, whatever an alias says.
-            return .failure(WorkerSpawnFailure((.failed, "5.7.1 file deliveries do not run as root")))
-        }
-        // The mail group is for the mbox directory; a file worker has no
-        // business there.
-        let groups = Array(Set(account.supplementaryGroups() + (jailed ? [] : [mailGroup]))).map { UInt32($0) }.sorted()
-        let (directory, maildir, config) = lock.withLock { (mailDirectory, homeMailbox, self.config) }
-        let identity = WorkerIdentity(
-            user: name, uid: account.uid, gid: account.gid, groups: groups, home: account.home,
-            mailDirectory: directory, homeMailbox: maildir, smrshDirectory: config.smrshDirectory,
-            pipeTimeout: UInt32(config.addressing.pipeTimeout), jail: jailed ? config.safeFileEnvironment : "",
-            hostname: config.primaryDomain)
-        do {
-            let (mine, theirs) = try ChildSpawn.socketPair()
-            let devNull = open("/dev/null", O_WRONLY | O_CLOEXEC)
-            defer {
-                close(theirs)
-                if devNull >= 0 { close(devNull) }
-            }
-            let pid: pid_t
-            do {
-                pid = try ChildSpawn.spawn(
-                    role: .localWorker, arguments: [logMode], descriptors: [-1, devNull, 2, theirs])
-            } catch {
-                close(mine)
-                throw error
-            }
-            let channel = IPCChannel(fd: mine, peer: .localWorker, local: .local)
-            try channel.send(.assignWorker(identity))
-            let worker = Worker(user: user, pid: pid, channel: channel, now: MonotonicClock.now())
-            channel.start(
-                onRequest: { frame in frame.descriptors.forEach { _ = close($0) } },
-                onClose: { [self] reason in
-                    if case .violation(let why) = reason {
-                        logger.error("protocol violation by the worker for \(user): \(why)")
-                        kill(pid, SIGKILL)
-                    }
-                    var status: Int32 = 0
-                    waitpid(pid, &status, 0)
-                    lock.withLock {
-                        if workers[user] === worker { workers[user] = nil }
-                    }
-                    drainWaiting()
-                })
-            logger.info("started delivery worker, user=\(user), pid=\(pid)")
-            return .success(worker)
-        } catch {
-            logger.error("cannot start a delivery worker for \(user): \(error)")
-            return .failure(WorkerSpawnFailure((.deferred, "4.3.0 cannot start delivery worker")))
-        }
-    }
-
-    func startIdleReaper() {
-        OSThread.start { [self] in
-            while true {
-                sleep(1)
-                let now = MonotonicClock.now()
-                let idle: [Worker] = lock.withLock {
-                    let list = workers.values.filter { $0.busy == 0 && now - $0.lastUsed > idleTimeout }
-                    for w in list { workers[w.user] = nil }
-                    return list
-                }
-                for w in idle {
-                    logger.info("closing idle delivery worker, user=\(w.user), pid=\(w.pid)")
-                    w.channel.shutdown()
-                }
-            }
-        }
-    }
-
+    /// Closes every worker and waits until that is done (the caller then
+    /// reaps them and exits). Never call it on `state`.
     func closeAll() {
-        let all = lock.withLock { () -> [Worker] in
-            defer { workers.removeAll() }
-            return Array(workers.values)
-        }
-        all.forEach { $0.channel.shutdown() }
+        state.run { [self] in feed(.closeAll) }
     }
-}
 
-struct WorkerSpawnFailure: Error {
-    let outcome: (RecipientOutcome.Status, String)
-    init(_ outcome: (RecipientOutcome.Status, String)) { self.outcome = outcome }
-}
+    // MARK: the machine
 
-/// A worker's identity in the pool: the user, and whether it is that
-/// user's SafeFileEnvironment worker (chrooted, files only). A user's two
-/// kinds never share a process.
-struct WorkerKey: Hashable, CustomStringConvertible {
-    var user: String
-    var jailed: Bool
+    /// Hands one event to the machine and performs what it asks. Runs on `state`.
+    private func feed(_ event: WorkerPoolEvent) {
+        queued.append(event)
+        guard !feeding else { return }
+        feeding = true
+        var next = 0
+        while next < queued.count {
+            let event = queued[next]
+            next += 1
+            for action in machine.handle(event, now: MonotonicClock.now()) { perform(action) }
+        }
+        queued.removeAll(keepingCapacity: true)
+        feeding = false
+    }
 
-    var description: String { jailed ? "\(user) (SafeFileEnvironment)" : user }
+    private func perform(_ action: WorkerPoolAction) {
+        switch action {
+        case .spawn(let id, let key):
+            spawn(id, key)
+        case .send(let id, let part):
+            send(part, to: id)
+        case .complete(let id, let outcomes):
+            completions.removeValue(forKey: id)?(outcomes)
+        case .close(let id):
+            processes[id]?.channel.shutdown()
+        case .kill(let id):
+            guard let process = processes[id] else { return }
+            if let error = process.kill() {
+                logger.error("cannot kill delivery worker pid=\(process.pid): \(String(cString: strerror(error)))")
+            }
+        case .log(let line):
+            logger.log(level: line.level, "\(line.text)")
+        }
+    }
+
+    private func spawn(_ id: WorkerID, _ key: WorkerKey) {
+        let result = spawner.spawn(key) { [self] pid, violation in
+            // On the channel's reader thread: tell the machine (which kills
+            // a violating worker), then reap.
+            state.async {
+                self.feed(.workerClosed(id, violation: violation))
+                self.processes.removeValue(forKey: id)?.release()
+            }
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+        switch result {
+        case .success(let process):
+            processes[id] = process
+            feed(.workerSpawned(id, pid: process.pid))
+        case .failure(let failure):
+            feed(.workerNotSpawned(id, failure))
+        }
+    }
+
+    private func send(_ part: LocalPart, to id: WorkerID) {
+        let done: IPCChannel.Completion = { [self] result in
+            let answer = Self.answer(result, for: part.job)
+            state.async { self.feed(.jobAnswered(id, part.id, answer)) }
+        }
+        guard let process = processes[id] else { return done(.failure(.closed)) }
+        process.channel.request(.deliver(part.job), descriptors: [part.messageFD], completion: done)
+    }
+
+    private static func answer(_ result: Result<Frame, IPCError>, for job: DeliveryJob) -> WorkerAnswer {
+        switch result.map(\.message) {
+        case .success(.deliveryResult(let id, let outcomes)) where id == job.queueID: return .outcomes(outcomes)
+        case .success: return .nonsense
+        case .failure: return .lost
+        }
+    }
 }

@@ -44,4 +44,14 @@ int pst_sigwait_common(void);
 int pst_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
 int pst_socketpair_seqpacket(int fds[2]);
 
+/// pidfd_open(pid, 0): a descriptor for that process, which a reused pid
+/// cannot be mistaken for. -1 with errno on failure.
+int pst_pidfd_open(pid_t pid);
+/// Sends sig to a process of user uid (by pidfd, or by pid when pidfd < 0)
+/// from a thread of its own whose effective uid is uid, so that no CAP_KILL
+/// is needed. The raw setresuid changes that thread's credentials only
+/// (glibc's wrapper would change every thread's), and the thread ends
+/// right after. 0, or -1 with errno.
+int pst_signal_as_user(int pidfd, pid_t pid, uid_t uid, int sig);
+
 #endif
