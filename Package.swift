@@ -79,7 +79,7 @@ let package = Package(
             ], swiftSettings: swift6),
         .target(name: "PosternLocal", dependencies: [
             "PosternCore", "PosternIPC", "PosternPrivilege", "PosternAliases", "CShims",
-        ]),
+        ], swiftSettings: swift6),
         .target(
             name: "PosternRelay",
             dependencies: [

@@ -201,13 +201,12 @@ enum LogText {
 
 /// True the first time only (a worker is single-threaded; the lock keeps
 /// it honest anyway).
-final class OnceFlag: @unchecked Sendable {
-    private let lock = NIOLock()
-    private var done = false
+final class OnceFlag: Sendable {
+    private let done = NIOLockedValueBox(false)
 
     /// Whether it was already set; sets it.
     func testAndSet() -> Bool {
-        lock.withLock {
+        done.withLockedValue { done in
             defer { done = true }
             return done
         }

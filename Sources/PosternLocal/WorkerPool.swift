@@ -23,7 +23,7 @@ final class WorkerPool: @unchecked Sendable {
     private var machine: WorkerPoolMachine
     private var spawner: WorkerSpawner
     private var processes: [WorkerID: WorkerProcess] = [:]
-    private var completions: [PartID: ([RecipientOutcome]) -> Void] = [:]
+    private var completions: [PartID: @Sendable ([RecipientOutcome]) -> Void] = [:]
     private var nextPart: UInt64 = 1
     /// Events that arrived while the machine was busy with another (an
     /// action's immediate outcome): handled next, in order, in the same turn.
@@ -42,7 +42,7 @@ final class WorkerPool: @unchecked Sendable {
     /// completion runs on `state` with one outcome per recipient.
     func deliver(
         _ job: DeliveryJob, user: WorkerKey, messageFD: Int32,
-        completion: @escaping ([RecipientOutcome]) -> Void
+        completion: @escaping @Sendable ([RecipientOutcome]) -> Void
     ) {
         state.async { [self] in
             let id = PartID(nextPart)
