@@ -34,7 +34,9 @@ final class RecipientExtractionTests: XCTestCase {
     }
 
     func testDuplicatesRemovedDomainCaseInsensitive() throws {
-        XCTAssertEqual(try recipients("To: a@X.example, A@x.example\r\nCc: a@x.EXAMPLE, root, root\r\n"), ["a@X.example", "A@x.example", "root"])
+        XCTAssertEqual(
+            try recipients("To: a@X.example, A@x.example\r\nCc: a@x.EXAMPLE, root, root\r\n"),
+            ["a@X.example", "A@x.example", "root"])
     }
 
     func testFoldedField() throws {

@@ -8,7 +8,9 @@ final class SendmailArgumentsTests: XCTestCase {
         try SendmailArguments.parse(args)
     }
 
-    private func assertUsageError(_ args: [String], contains text: String, file: StaticString = #filePath, line: UInt = #line) {
+    private func assertUsageError(
+        _ args: [String], contains text: String, file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertThrowsError(try SendmailArguments.parse(args), file: file, line: line) { error in
             guard let usage = error as? SendmailUsageError else { return XCTFail("\(error)", file: file, line: line) }
             XCTAssertTrue(usage.message.contains(text), usage.message, file: file, line: line)
@@ -209,7 +211,8 @@ final class SendmailArgumentsTests: XCTestCase {
         XCTAssertEqual(
             invocation.notes,
             [
-                "sendmail: -n ignored: aliases always apply", "sendmail: -X /tmp/log ignored", "sendmail: -d 0.1 ignored",
+                "sendmail: -n ignored: aliases always apply", "sendmail: -X /tmp/log ignored",
+                "sendmail: -d 0.1 ignored",
                 "sendmail: -M rvalue ignored", "sendmail: -p UUCP ignored", "sendmail: -D /tmp/d ignored",
             ])
     }
@@ -249,7 +252,8 @@ final class SendmailArgumentsTests: XCTestCase {
         XCTAssertEqual(try parse("-qSbob").mode, .runQueue(QueueRunSelection(senders: ["bob"])))
         XCTAssertEqual(try parse("-qIABC").mode, .runQueue(QueueRunSelection(queueIDs: ["ABC"])))
         XCTAssertEqual(
-            try parse("-qRa", "-qRb", "-qSc").mode, .runQueue(QueueRunSelection(recipients: ["a", "b"], senders: ["c"])))
+            try parse("-qRa", "-qRb", "-qSc").mode,
+            .runQueue(QueueRunSelection(recipients: ["a", "b"], senders: ["c"])))
         XCTAssertEqual(try parse("-vq").mode, .runQueue(QueueRunSelection()))
         XCTAssertTrue(QueueRunSelection().selectsAll)
         XCTAssertFalse(QueueRunSelection(senders: ["x"]).selectsAll)

@@ -31,7 +31,8 @@ final class SubmissionReaderTests: XCTestCase {
         output += try reader.finish()
         XCTAssertEqual(reader.size, output.count)
         return Outcome(
-            output: String(decoding: output, as: UTF8.self), header: String(decoding: reader.headerSection, as: UTF8.self),
+            output: String(decoding: output, as: UTF8.self),
+            header: String(decoding: reader.headerSection, as: UTF8.self),
             bodyOffset: reader.bodyOffset)
     }
 
@@ -79,7 +80,8 @@ final class SubmissionReaderTests: XCTestCase {
     }
 
     func testMissingFinalNewlineIsAdded() throws {
-        XCTAssertEqual(try assertChunkingInvariant("Subject: x\n\nno newline").output, "Subject: x\r\n\r\nno newline\r\n")
+        XCTAssertEqual(
+            try assertChunkingInvariant("Subject: x\n\nno newline").output, "Subject: x\r\n\r\nno newline\r\n")
     }
 
     func testEmptyInput() throws {
@@ -92,7 +94,9 @@ final class SubmissionReaderTests: XCTestCase {
     func testLoneDotEndsMessage() throws {
         let outcome = try assertChunkingInvariant("Subject: x\n\nbody\n.\nignored\n")
         XCTAssertEqual(outcome.output, "Subject: x\r\n\r\nbody\r\n")
-        XCTAssertEqual(try assertChunkingInvariant("Subject: x\r\n\r\nbody\r\n.\r\nignored\r\n").output, "Subject: x\r\n\r\nbody\r\n")
+        XCTAssertEqual(
+            try assertChunkingInvariant("Subject: x\r\n\r\nbody\r\n.\r\nignored\r\n").output,
+            "Subject: x\r\n\r\nbody\r\n")
         XCTAssertEqual(try assertChunkingInvariant("body\n.").output, "body\r\n")
     }
 
