@@ -44,8 +44,10 @@ enum Bytes {
         String(decoding: bytes.map(lowercased), as: UTF8.self)
     }
 
-    static func hexDigit(_ value: UInt8) -> UInt8 {
-        value < 10 ? 0x30 + value : 0x61 + value - 10
+    /// Two lowercase hex digits a byte.
+    static func lowercaseHex(_ bytes: [UInt8]) -> String {
+        func digit(_ value: UInt8) -> UInt8 { value < 10 ? 0x30 + value : 0x61 + value - 10 }
+        return String(decoding: bytes.flatMap { [digit($0 >> 4), digit($0 & 0x0F)] }, as: UTF8.self)
     }
 
     /// True for a `String` free of control characters (CR, LF, NUL and the

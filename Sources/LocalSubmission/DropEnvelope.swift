@@ -70,6 +70,8 @@ public struct DropEnvelope: Equatable, Sendable {
     public var uid: UInt32 { name.uid }
 
     /// The envelope and the empty line after it; the message follows.
+    /// It decodes again whenever the values keep to the limits
+    /// `SendmailArguments.parse` enforces (which are the decoder's).
     public var encoded: [UInt8] {
         var lines = [DropEnvelope.magic, "name \(name)", "uid \(uid)", "time \(time)"]
         func add(_ key: DropKey, _ value: String?) {

@@ -81,7 +81,9 @@ public struct DropEnvelopeDecoder: Sendable {
         guard let uid = Self.number(uidText, max: Int64(UInt32.max)) else { throw .invalidValue(key: "uid") }
         guard uid == Int64(name.uid) else { throw .inconsistentUID }
         guard let timeText = values[.time] else { throw .missingKey("time") }
-        guard let time = Self.number(timeText, max: Int64.max) else { throw .invalidValue(key: "time") }
+        guard let time = Self.number(timeText, max: RFC5322Date.representable.upperBound) else {
+            throw .invalidValue(key: "time")
+        }
         var envelope = DropEnvelope(name: name, time: time)
         envelope.sender = values[.sender]
         envelope.fullName = values[.fullName]

@@ -15,8 +15,7 @@ public struct DropFileName: Hashable, Sendable, CustomStringConvertible {
     public init?(uid: UInt32, random: [UInt8]) {
         guard random.count == 16 else { return nil }
         self.uid = uid
-        self.token = String(
-            decoding: random.flatMap { [Bytes.hexDigit($0 >> 4), Bytes.hexDigit($0 & 0x0F)] }, as: UTF8.self)
+        self.token = Bytes.lowercaseHex(random)
     }
 
     /// Parses a name strictly: "U", a decimal uid without leading zeros

@@ -30,11 +30,9 @@ public enum OriginatorFields {
     public static func messageID(random: [UInt8], secondsSince1970: Int64, host: String) -> [UInt8] {
         let civil = RFC5322Date.Civil(secondsSince1970: secondsSince1970)
         let stamp =
-            String(civil.year)
+            civil.paddedYear
             + [civil.month, civil.day, civil.hour, civil.minute, civil.second].map(twoDigits).joined()
-        let hex = String(
-            decoding: random.flatMap { [Bytes.hexDigit($0 >> 4), Bytes.hexDigit($0 & 0x0F)] }, as: UTF8.self)
-        return line("Message-ID: <\(stamp).\(hex)@\(host)>")
+        return line("Message-ID: <\(stamp).\(Bytes.lowercaseHex(random))@\(host)>")
     }
 
     /// The full name in a passwd GECOS field: the part before the first

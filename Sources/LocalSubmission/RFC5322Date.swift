@@ -5,15 +5,21 @@ enum RFC5322Date {
     static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     /// `Tue, 8 Dec 2026 00:52:11 +0000`, local to the offset.
+    /// The times a four-digit year can show: 0001-01-01 to 9999-12-31.
+    /// A time outside is clamped, so no input (a drop file's `time`, say)
+    /// can overflow the arithmetic.
+    static let representable: ClosedRange<Int64> = -62_135_596_800...253_402_300_799
+
     static func format(secondsSince1970: Int64, utcOffsetSeconds: Int) -> String {
-        let offsetMinutes = utcOffsetSeconds / 60
-        let civil = Civil(secondsSince1970: secondsSince1970 + Int64(offsetMinutes * 60))
+        let offsetMinutes = max(-(99 * 60 + 59), min(99 * 60 + 59, utcOffsetSeconds / 60))
+        let local = secondsSince1970.clamped(to: representable) + Int64(offsetMinutes * 60)
+        let civil = Civil(secondsSince1970: local.clamped(to: representable))
         let sign = offsetMinutes < 0 ? "-" : "+"
         let zone =
             sign + OriginatorFields.twoDigits(abs(offsetMinutes) / 60)
             + OriginatorFields.twoDigits(abs(offsetMinutes) % 60)
         let time = [civil.hour, civil.minute, civil.second].map(OriginatorFields.twoDigits).joined(separator: ":")
-        return "\(weekdays[civil.weekday]), \(civil.day) \(months[civil.month - 1]) \(civil.year) \(time) \(zone)"
+        return "\(weekdays[civil.weekday]), \(civil.day) \(months[civil.month - 1]) \(civil.paddedYear) \(time) \(zone)"
     }
 
     /// A calendar date and time of day (proleptic Gregorian), after Howard
@@ -29,8 +35,11 @@ enum RFC5322Date {
         /// 0 for Sunday.
         var weekday: Int
 
+        /// RFC 5322's `4*DIGIT`.
+        var paddedYear: String { String(repeating: "0", count: max(0, 4 - String(year).count)) + String(year) }
+
         init(secondsSince1970: Int64) {
-            let seconds = Int(secondsSince1970)
+            let seconds = Int(secondsSince1970.clamped(to: RFC5322Date.representable))
             var days = seconds / 86_400
             var secondOfDay = seconds % 86_400
             if secondOfDay < 0 {
@@ -52,4 +61,8 @@ enum RFC5322Date {
             year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
         }
     }
+}
+
+extension Comparable {
+    func clamped(to range: ClosedRange<Self>) -> Self { Swift.min(Swift.max(self, range.lowerBound), range.upperBound) }
 }

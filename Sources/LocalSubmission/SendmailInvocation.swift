@@ -9,6 +9,8 @@ public struct SendmailInvocation: Equatable, Sendable {
     /// qualified: the caller adds @MyHostname to bare local parts).
     public var recipients: [String] = []
     /// -t: take the recipients from To, Cc and Bcc (or their Resent- forms).
+    /// With `recipients` given as well, Sendmail and Exim send to the header
+    /// addresses minus those; Postfix sends to both. The caller decides.
     public var extractRecipients = false
     /// -i, -oi: a line of a single "." does not end the message.
     public var ignoreDots = false

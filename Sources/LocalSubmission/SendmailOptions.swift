@@ -6,27 +6,28 @@
 enum SendmailOptions {
     /// `-oem`: the option letter, then its value.
     static func short(_ text: String, into invocation: inout SendmailInvocation) {
-        let letter = text.unicodeScalars.first
-        let value = String(text.unicodeScalars.dropFirst())
-        let spelled = "-o\(text)"
-        switch letter {
-        case "i": ignoreDots(value, spelled: spelled, into: &invocation)
-        case "e": errorMode(value, spelled: spelled, into: &invocation)
-        case "d": deliveryMode(value, spelled: spelled, into: &invocation)
-        default: invocation.notes.append("sendmail: option \(spelled) ignored")
-        }
+        let letter = text.unicodeScalars.first.map(String.init) ?? ""
+        apply(letter, String(text.unicodeScalars.dropFirst()), spelled: "-o\(text)", into: &invocation)
     }
 
     /// `-O IgnoreDots=true`; names in any case, as Sendmail compares them.
     static func long(_ text: String, into invocation: inout SendmailInvocation) {
         let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-        let name = parts[0].trimmingBlanks.lowercased()
+        let letter = longNames[parts[0].trimmingBlanks.lowercased()] ?? ""
         let value = parts.count > 1 ? parts[1].trimmingBlanks : ""
-        let spelled = "-O \(text)"
-        switch name {
-        case "ignoredots": ignoreDots(value, spelled: spelled, into: &invocation)
-        case "errormode": errorMode(value, spelled: spelled, into: &invocation)
-        case "deliverymode": deliveryMode(value, spelled: spelled, into: &invocation)
+        apply(letter, value, spelled: "-O \(text)", into: &invocation)
+    }
+
+    /// The long names of the options that are mapped, and their letters.
+    private static let longNames = ["ignoredots": "i", "errormode": "e", "deliverymode": "d"]
+
+    private static func apply(
+        _ letter: String, _ value: String, spelled: String, into invocation: inout SendmailInvocation
+    ) {
+        switch letter {
+        case "i": ignoreDots(value, spelled: spelled, into: &invocation)
+        case "e": errorMode(value, spelled: spelled, into: &invocation)
+        case "d": deliveryMode(value, spelled: spelled, into: &invocation)
         default: invocation.notes.append("sendmail: option \(spelled) ignored")
         }
     }
