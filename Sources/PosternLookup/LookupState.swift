@@ -142,7 +142,10 @@ final class LookupState: @unchecked Sendable {
         let hostAddresses = config.listen.map(\.host).filter { $0 != "0.0.0.0" && $0 != "::" } + ["127.0.0.1", "::1"]
         engine = PolicyEngine(
             tables: PolicyTables(
-                localDomains: localHostNames.union(config.localDomains), users: users, access: access,
+                // MyHostname is always local, as Sendmail's $j is always in
+                // class w: unqualified local mail is addressed to it.
+                localDomains: localHostNames.union(config.localDomains + [config.myHostname]), users: users,
+                access: access,
                 hostAddresses: hostAddresses, aliases: aliases, virtusertable: virtusertable,
                 mailertable: mailertable))
     }

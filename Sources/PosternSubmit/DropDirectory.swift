@@ -15,6 +15,8 @@ struct DropDirectory {
         var uid: UInt32
         var size: Int64
         var modified: Int64
+        /// A regular file (not a link, a FIFO, a directory...).
+        var regular: Bool
         /// Mode 0644: the command finished writing it.
         var ready: Bool
     }
@@ -121,13 +123,13 @@ struct DropDirectory {
             entries.append(
                 Entry(
                     name: name, uid: info.st_uid, size: Int64(info.st_size), modified: Int64(info.st_mtim.tv_sec),
-                    ready: info.st_mode & S_IFMT == S_IFREG && info.st_mode & 0o7777 == 0o644))
+                    regular: info.st_mode & S_IFMT == S_IFREG, ready: info.st_mode & 0o7777 == 0o644))
         }
         return entries.sorted { ($0.modified, $0.name) < ($1.modified, $1.name) }
     }
 
     /// Submit owns the directory: the sticky bit lets it remove anyone's file.
     func remove(_ name: String) {
-        unlink(full(name))
+        if unlink(full(name)) != 0 && errno == EISDIR { rmdir(full(name)) }
     }
 }

@@ -61,7 +61,8 @@ struct DropScanPlan: Equatable {
         a.pickUp == b.pickUp && a.remove.map(\.name) == b.remove.map(\.name) && a.remove.map(\.why) == b.remove.map(\.why)
     }
 
-    /// Oldest first. A name that is not a drop file's, or names another
+    /// Oldest first. What is not a regular file (a link, a FIFO), a name
+    /// that is not a drop file's, or one that names another
     /// uid than the file's owner, is removed; so is a half-written file
     /// older than `abandonedAfter`, and a user's newest files beyond
     /// `perUserLimit` bytes.
@@ -71,6 +72,10 @@ struct DropScanPlan: Equatable {
         var plan = DropScanPlan()
         var used: [UInt32: Int64] = [:]
         for entry in entries.sorted(by: { ($0.modified, $0.name) < ($1.modified, $1.name) }) {
+            guard entry.regular else {
+                plan.remove.append((entry.name, "not a regular file"))
+                continue
+            }
             guard let parsed = DropFileName(entry.name) else {
                 plan.remove.append((entry.name, "not a drop file"))
                 continue

@@ -70,20 +70,22 @@ struct SubmissionBuilder {
         let header = HeaderSection(parsing: message)
         var body = Array(message[header.length...])
         if body.starts(with: [0x0D, 0x0A]) { body.removeFirst(2) }
-        var recipients: [String]
+        var recipients = drop.recipients.map { AddressQualification.qualify($0, domain: host) }
         if drop.extractRecipients {
+            // Sendmail's -t: the header's recipients, less those named as
+            // arguments (Postfix would add them instead).
+            let suppressed = Set(recipients.map { $0.lowercased() })
             do {
                 recipients = try RecipientExtraction.recipients(in: header)
+                    .map { AddressQualification.qualify($0, domain: host) }
+                    .filter { !suppressed.contains($0.lowercased()) }
             } catch {
                 return .failure(SMTPReply(code: 554, enhanced: "5.6.0", text: "\(error)"))
             }
             guard !recipients.isEmpty else {
                 return .failure(SMTPReply(code: 554, enhanced: "5.5.1", text: "No recipient addresses found in header"))
             }
-        } else {
-            recipients = drop.recipients
         }
-        recipients = recipients.map { AddressQualification.qualify($0, domain: host) }
         guard recipients.count <= config.maxRecipientsPerMessage else {
             return .failure(SMTPReply(code: 452, enhanced: "4.5.3", text: "Too many recipients"))
         }

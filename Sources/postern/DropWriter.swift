@@ -48,18 +48,24 @@ enum DropWriter {
         guard writeAll(fd, envelope.encoded) else { return .failure(writeFailure(config)) }
         var reader = SubmissionReader(ignoreDots: invocation.ignoreDots, maxMessageSize: config.maxMessageSize)
         var buffer = [UInt8](repeating: 0, count: 65_536)
-        while !reader.isComplete {
+        // Until the end of the input, or a lone "." (without -i); then
+        // finish(), which ends a last line that has no line ending.
+        var ended = false
+        while !ended && !reader.isComplete {
             let n = read(input, &buffer, buffer.count)
             if n < 0 && errno == EINTR { continue }
             if n < 0 { return .failure(.system("cannot read the message: \(String(cString: strerror(errno)))")) }
-            let out: [UInt8]
+            ended = n == 0
             do {
-                out = n == 0 ? try reader.finish() : try reader.consume(buffer.prefix(n))
+                guard writeAll(fd, try reader.consume(buffer.prefix(n))) else { return .failure(writeFailure(config)) }
             } catch {
                 return .failure(.data(error))
             }
-            guard writeAll(fd, out) else { return .failure(writeFailure(config)) }
-            if n == 0 { break }
+        }
+        do {
+            guard writeAll(fd, try reader.finish()) else { return .failure(writeFailure(config)) }
+        } catch {
+            return .failure(.data(error))
         }
         guard fsync(fd) == 0, fchmod(fd, 0o644) == 0, fsync(fd) == 0 else { return .failure(writeFailure(config)) }
         return .success(())

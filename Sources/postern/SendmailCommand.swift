@@ -26,8 +26,10 @@ enum SendmailCommand {
             exit(SysExits.usage.rawValue)
         case .printQueue:
             PosternCommand.main(["mailq", "--config", configPath])
+            exit(SysExits.ok.rawValue)
         case .rebuildAliases:
             PosternCommand.main(["newaliases", "--config", configPath])
+            exit(SysExits.ok.rawValue)
         case .runQueue(let selection):
             exit(SendmailQueueRun.run(selection, configPath: configPath))
         case .smtpSession:
@@ -92,7 +94,8 @@ enum SendmailCommand {
         }
         if reply.isPermanentFailure || !refused.isEmpty {
             if invocation.errorMode == .mailAndExitZero { return SysExits.ok.rawValue }
-            return exitCode(for: reply.isPermanentFailure ? reply.enhanced : refused.first.flatMap(enhancedStatus) ?? "")
+            // A refused recipient's own status says more than "no valid recipients".
+            return exitCode(for: refused.first.flatMap(enhancedStatus) ?? reply.enhanced)
         }
         return SysExits.ok.rawValue
     }

@@ -8,10 +8,11 @@ final class DropScanPlanTests: XCTestCase {
         DropFileName(uid: uid, random: [UInt8](repeating: fill, count: 16))?.description ?? ""
     }
 
-    private func entry(_ name: String, uid: UInt32, size: Int64 = 100, modified: Int64 = 1_000, ready: Bool = true)
-        -> DropDirectory.Entry
-    {
-        DropDirectory.Entry(name: name, uid: uid, size: size, modified: modified, ready: ready)
+    private func entry(
+        _ name: String, uid: UInt32, size: Int64 = 100, modified: Int64 = 1_000, regular: Bool = true,
+        ready: Bool = true
+    ) -> DropDirectory.Entry {
+        DropDirectory.Entry(name: name, uid: uid, size: size, modified: modified, regular: regular, ready: ready)
     }
 
     func testReadyFilesArePickedUpOldestFirst() {
@@ -31,6 +32,14 @@ final class DropScanPlanTests: XCTestCase {
             abandonedAfter: 86_400)
         XCTAssertEqual(plan.remove.map(\.name), ["junk", mine])
         XCTAssertTrue(plan.pickUp.isEmpty)
+    }
+
+    func testLinksAndOtherNonRegularFilesAreRemovedAtOnce() {
+        let link = name(1000, 9)
+        let plan = DropScanPlan.make(
+            [entry(link, uid: 1000, regular: false, ready: false)], now: 10, perUserLimit: 1 << 20,
+            abandonedAfter: 86_400)
+        XCTAssertEqual(plan.remove.map(\.name), [link])
     }
 
     func testHalfWrittenFilesWaitThenGo() {
