@@ -110,7 +110,7 @@ let package = Package(
         .testTarget(name: "PosternRelayTests", dependencies: ["PosternRelay", "PosternCore", "SMTPProtocol", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(name: "PosternMasterTests", dependencies: [
             "PosternMaster", "PosternCore", "PosternIPC", "PosternListener", "PosternLookup", "PosternQueue",
-            "PosternLocal", "PosternRelay", "CShims",
+            "PosternLocal", "PosternRelay", "PosternSubmit", "CShims",
         ]),
     ],
     swiftLanguageModes: [.v5]

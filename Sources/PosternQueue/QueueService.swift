@@ -120,13 +120,18 @@ final class QueueService: @unchecked Sendable {
 
     /// Where a message came from is the edge it came on, never the
     /// sender's word: submit's commits are "local", and a listener that
-    /// claims "local" is not believed.
+    /// claims "local" (or recipients that already failed) is not believed.
     static func stamped(_ request: CommitRequest, from peer: Role) -> CommitRequest {
         var request = request
         if peer == .submit {
             request.clientAddress = CommitRequest.localClient
-        } else if request.clientAddress == CommitRequest.localClient {
-            request.clientAddress = "unknown"
+        } else {
+            if request.clientAddress == CommitRequest.localClient { request.clientAddress = "unknown" }
+            // Only submit commits recipients that already failed.
+            for i in request.recipients.indices {
+                request.recipients[i].state = .pending
+                request.recipients[i].lastResult = ""
+            }
         }
         return request
     }

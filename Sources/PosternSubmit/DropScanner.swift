@@ -1,6 +1,6 @@
 import Glibc
-import PosternCore
 import LocalSubmission
+import PosternCore
 import PosternIPC
 
 /// Looks through the drop directory every few seconds, and at start: it
@@ -58,7 +58,8 @@ struct DropScanPlan: Equatable {
     var pickUp: [String] = []
 
     static func == (a: Self, b: Self) -> Bool {
-        a.pickUp == b.pickUp && a.remove.map(\.name) == b.remove.map(\.name) && a.remove.map(\.why) == b.remove.map(\.why)
+        a.pickUp == b.pickUp && a.remove.map(\.name) == b.remove.map(\.name)
+            && a.remove.map(\.why) == b.remove.map(\.why)
     }
 
     /// Oldest first. What is not a regular file (a link, a FIFO), a name

@@ -64,7 +64,9 @@ struct SubmissionBuilder {
                             .utf8))
             }
         }
-        guard sender.utf8.count <= EnvelopeField.maxAddressLength, (try? EnvelopeField.validate(sender, field: "sender", limit: EnvelopeField.maxAddressLength)) != nil else {
+        guard sender.utf8.count <= EnvelopeField.maxAddressLength,
+            (try? EnvelopeField.validate(sender, field: "sender", limit: EnvelopeField.maxAddressLength)) != nil
+        else {
             return .failure(SMTPReply(code: 553, enhanced: "5.1.7", text: "Bad sender address"))
         }
         let header = HeaderSection(parsing: message)
@@ -96,7 +98,10 @@ struct SubmissionBuilder {
         var added: [[UInt8]] = []
         for field in header.missingOriginatorFields {
             switch field {
-            case .from: added.append(OriginatorFields.from(fullName: drop.fullName ?? submitter.fullName, address: sender.isEmpty ? own : sender))
+            case .from:
+                added.append(
+                    OriginatorFields.from(
+                        fullName: drop.fullName ?? submitter.fullName, address: sender.isEmpty ? own : sender))
             case .date: added.append(OriginatorFields.date(secondsSince1970: now, utcOffsetSeconds: utcOffset))
             case .messageID: added.append(OriginatorFields.messageID(random: random, secondsSince1970: now, host: host))
             }

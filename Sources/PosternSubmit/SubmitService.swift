@@ -1,10 +1,10 @@
 import Glibc
+import LocalSubmission
 import Logging
 import NIOConcurrencyHelpers
 import PosternCore
 import PosternIPC
 import PosternListener
-import LocalSubmission
 import SMTPProtocol
 
 /// Local submission's work: a drop file becomes a queued message. Asked by
@@ -112,7 +112,11 @@ final class SubmitService: Sendable {
             directory.remove(name)
             return SubmitReplies.refused("uid \(parsed.uid) has no account")
         }
-        let answer = queue(drop, message: message, account: account, uid: parsed.uid, config: config)
+        // Refused recipients are bounced when nobody waits for the answer
+        // (a pickup by the scan) or when -oem/-oee asked for that.
+        let mailBack = caller == nil || drop.errorMode == .mail || drop.errorMode == .mailAndExitZero
+        let answer = queue(
+            drop, message: message, account: account, uid: parsed.uid, mailBack: mailBack, config: config)
         if answer.removeFile { directory.remove(name) }
         return answer.reply
     }
@@ -125,7 +129,8 @@ final class SubmitService: Sendable {
     }
 
     private func queue(
-        _ drop: DropEnvelope, message: [UInt8], account: PasswdEntries.Account, uid: UInt32, config: PosternConfig
+        _ drop: DropEnvelope, message: [UInt8], account: PasswdEntries.Account, uid: UInt32, mailBack: Bool,
+        config: PosternConfig
     ) -> PickupAnswer {
         let submitter = Submitter(
             uid: uid, login: account.login, fullName: account.fullName,
@@ -152,17 +157,28 @@ final class SubmitService: Sendable {
             }
             verdicts.verdicts.append((address, verdict))
         }
-        let refusedLines = verdicts.refused.map { "<\($0.address)>: \($0.reply.code) \($0.reply.enhanced) \($0.reply.text)" }
+        let refusedLines = verdicts.refused.map {
+            "<\($0.address)>: \($0.reply.code) \($0.reply.enhanced) \($0.reply.text)"
+        }
         for (address, reply) in verdicts.refused {
-            logger.info("submit: uid \(uid) (\(account.login)): recipient <\(address)> refused: \(reply.code) \(reply.enhanced) \(reply.text)")
+            logger.info(
+                "submit: uid \(uid) (\(account.login)): recipient <\(address)> refused: \(reply.code) \(reply.enhanced) \(reply.text)"
+            )
         }
         if verdicts.allDiscarded {
             return PickupAnswer(reply: SubmitReplies.discarded, removeFile: true)
         }
-        let recipients = verdicts.accepted.map { r in
+        var recipients = verdicts.accepted.map { r in
             var r = r
             r.notify = submission.notify
             return r
+        }
+        if mailBack, !recipients.isEmpty || !submission.sender.isEmpty {
+            recipients += verdicts.refused.map {
+                Recipient(
+                    address: $0.address, localUser: "", state: .failed,
+                    lastResult: "\($0.reply.enhanced) \($0.reply.text)", notify: submission.notify)
+            }
         }
         guard !recipients.isEmpty else {
             return PickupAnswer(reply: SubmitReplies.noValidRecipients.adding(refusedLines), removeFile: true)
@@ -170,7 +186,8 @@ final class SubmitService: Sendable {
         switch store(submission, recipients: recipients, config: config, timeout: timeout) {
         case .success(let id):
             logger.info(
-                "\(id): local submission, uid=\(uid) (\(account.login)), from=<\(submission.sender)>, nrcpt=\(recipients.count)\(submission.logTag.map { ", tag=\($0)" } ?? "")")
+                "\(id): local submission, uid=\(uid) (\(account.login)), from=<\(submission.sender)>, nrcpt=\(recipients.count)\(submission.logTag.map { ", tag=\($0)" } ?? "")"
+            )
             return PickupAnswer(reply: SubmitReplies.queued(id).adding(refusedLines), removeFile: true)
         case .failure(let reply):
             return PickupAnswer(reply: reply, removeFile: reply.code >= 500)

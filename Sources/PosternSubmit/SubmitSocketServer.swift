@@ -1,9 +1,9 @@
 import CShims
 import Glibc
+import LocalSubmission
 import Logging
 import NIOConcurrencyHelpers
 import PosternCore
-import LocalSubmission
 import PosternIPC
 
 /// Serves submit.sock (0666 in RunDirectory, made by the master): one

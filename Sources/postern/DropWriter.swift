@@ -33,7 +33,8 @@ enum DropWriter {
         let path = config.dropDirectory + "/" + name.description
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            return .failure(.system("cannot create a file in \(config.dropDirectory): \(String(cString: strerror(errno)))"))
+            return .failure(
+                .system("cannot create a file in \(config.dropDirectory): \(String(cString: strerror(errno)))"))
         }
         let result = fill(fd, name: name, invocation: invocation, config: config, input: input)
         if case .failure = result { unlink(path) }

@@ -66,32 +66,41 @@ enum SendmailCommand {
         }
         guard var client = SubmitClient.connect(runDirectory: config.runDirectory) else {
             if invocation.verbose {
-                StandardError.write("sendmail: the mail daemon is not running; the message waits in \(config.dropDirectory) until it starts\n")
+                StandardError.write(
+                    "sendmail: the mail daemon is not running; the message waits in \(config.dropDirectory) until it starts\n"
+                )
             }
             return SysExits.ok.rawValue
         }
         defer { client.close() }
         guard let reply = client.ask(.submit(name)) else {
-            if invocation.verbose { StandardError.write("sendmail: no answer from the daemon; the message waits for its next pickup\n") }
+            if invocation.verbose {
+                StandardError.write("sendmail: no answer from the daemon; the message waits for its next pickup\n")
+            }
             return SysExits.ok.rawValue
         }
         return report(reply, invocation: invocation)
     }
 
-    /// What submit said, as the error mode asks, and the exit code.
+    /// What submit said, as the error mode asks, and the exit code. Under
+    /// -oem/-oee the refused recipients were committed as failed and the
+    /// queue bounces them to the sender: nothing to print, exit 0.
     static func report(_ reply: SMTPReply, invocation: SendmailInvocation) -> Int32 {
         let refused = reply.additionalLines.filter { $0.hasPrefix("<") }
-        let quiet = invocation.errorMode == .quiet
+        let mailed = invocation.errorMode == .mail || invocation.errorMode == .mailAndExitZero
+        let quiet = invocation.errorMode == .quiet || (mailed && reply.isPositive)
         if invocation.verbose || (!quiet && reply.isPermanentFailure) {
             StandardError.write("sendmail: \(reply.code) \(reply.enhanced) \(reply.text)\n")
         }
-        if !quiet {
-            for line in refused { StandardError.write("sendmail: \(line)\n") }
+        if !quiet || invocation.verbose {
+            let note = mailed && reply.isPositive ? " (the sender gets a bounce)" : ""
+            for line in refused { StandardError.write("sendmail: \(line)\(note)\n") }
         }
         if reply.isTransientFailure {
             // The file is kept and picked up again: the message is queued.
             return SysExits.ok.rawValue
         }
+        if mailed && reply.isPositive { return SysExits.ok.rawValue }
         if reply.isPermanentFailure || !refused.isEmpty {
             if invocation.errorMode == .mailAndExitZero { return SysExits.ok.rawValue }
             // A refused recipient's own status says more than "no valid recipients".
@@ -155,7 +164,8 @@ enum SendmailQueueRun {
         {
             line = "flush \(id)"
         } else {
-            StandardError.write("sendmail: -qR, -qS and partial -qI are not supported; give a whole queue id with -qI\n")
+            StandardError.write(
+                "sendmail: -qR, -qS and partial -qI are not supported; give a whole queue id with -qI\n")
             return SysExits.usage.rawValue
         }
         do {

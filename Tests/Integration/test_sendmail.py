@@ -298,3 +298,27 @@ def test_a_message_sent_while_the_daemon_is_down_is_delivered_at_start(start_dae
     d.start()
     mailbox_with(d, "pt-alice", token, timeout=30)
     wait_until(lambda: not os.listdir(d.jail.drop_dir), 10, what="the drop directory to empty")
+
+
+def test_oem_mails_refused_recipients_back_and_exits_zero(sd, postern_bin):
+    token = unique_token("oem")
+    result = sendmail(sd, postern_bin, ["-oem", "-oi", "--", "pt-alice", "nosuchuser"], msg(token), user="pt-bob")
+    assert result.returncode == 0, result.stderr
+    assert b"nosuchuser" not in result.stderr
+    mailbox_with(sd, "pt-alice", token)
+    bounce = sd.wait_for_mbox("pt-bob", lambda text: "nosuchuser@mail.example.test" in text and token in text,
+                              timeout=30)
+    assert "5.1.1" in bounce
+
+
+def test_refused_recipients_of_a_message_left_while_down_are_bounced(start_daemon, postern_bin):
+    d = start_daemon(start=False)
+    os.chmod(d.jail.prefix, 0o755)
+    ensure_user("pt-bob")
+    token = unique_token("down-bounce")
+    result = sendmail(d, postern_bin, ["nosuchuser"], msg(token), user="pt-bob")
+    assert result.returncode == 0, result.stderr
+    d.start()
+    bounce = d.wait_for_mbox("pt-bob", lambda text: "nosuchuser@mail.example.test" in text and token in text,
+                             timeout=30)
+    assert "5.1.1" in bounce

@@ -21,7 +21,7 @@ final class ConfigFileSystemTests: XCTestCase {
         }
         try XCTSkipIf(made == nil, "mkdtemp failed")
         root = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        for name in ["etc", "spool", "empty", "mail", "jail", "smrsh", "run", "log"] {
+        for name in ["etc", "spool", "empty", "mail", "jail", "smrsh", "run", "log", "drop"] {
             try makeDirectory(name)
         }
     }
@@ -69,6 +69,7 @@ final class ConfigFileSystemTests: XCTestCase {
         LogFile = \(root)/log/postern.log
         MailGroup = \(ownGroup)
         MyHostname = mx.example.org
+        DropDirectory = \(root)/drop
         """
     }
 
@@ -144,8 +145,8 @@ final class ConfigFileSystemTests: XCTestCase {
             ConfigLoader.load(path: path),
             .failure(
                 ConfigErrors([
-                    ConfigError(file: path, line: 11, reason: "MaxHopCount: \"many\" is not a whole number"),
-                    ConfigError(file: path, line: 12, reason: "unknown option \"Bogus\""),
+                    ConfigError(file: path, line: 12, reason: "MaxHopCount: \"many\" is not a whole number"),
+                    ConfigError(file: path, line: 13, reason: "unknown option \"Bogus\""),
                 ])))
     }
 

@@ -57,6 +57,9 @@ final class FrameCodecTests: XCTestCase {
                             address: "\"john doe\"@example.test", localUser: "john", notify: [.success, .delay],
                             originalRecipient: "rfc822;john@example.test"),
                         Recipient(address: "x@example.org", localUser: ""),
+                        Recipient(
+                            address: "gone@example.test", localUser: "", state: .failed,
+                            lastResult: "5.1.1 <gone@example.test>: User unknown"),
                     ],
                     clientAddress: "127.0.0.2", clientHelo: "client.test", authUser: "", dsnReturn: .full,
                     envelopeID: "abc", bodyType: .eightBitMIME, smtputf8: true)),

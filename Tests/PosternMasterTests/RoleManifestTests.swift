@@ -4,6 +4,7 @@ import PosternLocal
 import PosternLookup
 import PosternQueue
 import PosternRelay
+import PosternSubmit
 import XCTest
 
 /// The manifests the master runs by: the edges they give are the ones the
@@ -12,13 +13,18 @@ import XCTest
 final class RoleManifestTests: XCTestCase {
     let supervised = [
         LookupRole.manifest, QueueRole.manifest, LocalRole.manifest, RelayRole.manifest, ListenerRole.manifest,
+        SubmitRole.manifest,
     ]
 
-    func testTheEdgesAreTheSixSocketpairs() {
+    func testTheEdgesAreTheEightSocketpairs() {
         let edges = Set(
             RoleManifests.edges(supervised).map { [$0.0.rawValue, $0.1.rawValue].sorted().joined(separator: "-") })
         XCTAssertEqual(
-            edges, ["listener-lookup", "listener-queue", "local-queue", "queue-relay", "lookup-queue", "lookup-relay"])
+            edges,
+            [
+                "listener-lookup", "listener-queue", "local-queue", "queue-relay", "lookup-queue", "lookup-relay",
+                "queue-submit", "lookup-submit",
+            ])
         XCTAssertEqual(RoleManifests.inconsistencies(supervised), [])
     }
 
@@ -26,6 +32,7 @@ final class RoleManifestTests: XCTestCase {
         for (a, b) in RoleManifests.edges(supervised) {
             XCTAssertFalse([a, b].contains(.listener) && [a, b].contains(.local), "listener-local")
             XCTAssertFalse([a, b].contains(.relay) && [a, b].contains(.local), "relay-local")
+            XCTAssertFalse([a, b].contains(.listener) && [a, b].contains(.submit), "listener-submit")
         }
     }
 
@@ -65,7 +72,7 @@ final class RoleManifestTests: XCTestCase {
         config.queueDirectory = "/srv/spool"
         XCTAssertEqual(
             QueueRole.manifest.describe(in: config),
-            "queue: user postern-queue, root /srv/spool (QueueDirectory), capabilities none, peers listener local relay lookup, given the queue control sockets; the spool: commits, scheduling, retries, notices, queue control"
+            "queue: user postern-queue, root /srv/spool (QueueDirectory), capabilities none, peers listener local relay lookup submit, given the queue control sockets; the spool: commits, scheduling, retries, notices, queue control"
         )
     }
 }

@@ -55,6 +55,35 @@ final class QueueMachineUploadTests: XCTestCase {
         XCTAssertEqual(Array(q.machine.uploads.keys), [qid(2)])
     }
 
+    /// Submit commits the recipients the lookup refused as failed when
+    /// nobody waits for the answer: their sender is told at once, and a
+    /// message with no other recipient is bounced and finished.
+    func testRecipientsCommittedAsFailedAreBouncedAtOnce() {
+        var q = QueueHarness()
+        let gone = Recipient(
+            address: "gone@example.test", localUser: "", state: .failed, lastResult: "5.1.1 <gone@example.test>: unknown")
+        XCTAssertEqual(q.committed(message(1, to: [local("a@example.test", "a"), gone])), ["lookup sender@example.org"])
+        XCTAssertEqual(
+            q.lookupAnswers("sender@example.org", .remote(address: "sender@example.org")),
+            ["write failed notice about 000000000001 to <sender@example.org> reporting 1"])
+        var fresh = QueueHarness()
+        XCTAssertEqual(fresh.committed(message(2, to: [gone])), ["lookup sender@example.org"])
+        XCTAssertEqual(
+            fresh.lookupAnswers("sender@example.org", .remote(address: "sender@example.org")),
+            ["write failed notice about 000000000002 to <sender@example.org> reporting 0"])
+    }
+
+    func testTheQueueStampsWhereACommitCameFrom() {
+        var claimed = request(qid(1))
+        claimed.clientAddress = CommitRequest.localClient
+        claimed.recipients[0].state = .failed
+        let fromListener = QueueService.stamped(claimed, from: .listener)
+        XCTAssertEqual(fromListener.clientAddress, "unknown")
+        XCTAssertEqual(fromListener.recipients[0].state, .pending)
+        let fromSubmit = QueueService.stamped(request(qid(1)), from: .submit)
+        XCTAssertEqual(fromSubmit.clientAddress, CommitRequest.localClient)
+    }
+
     func testRequestsTheQueueDoesNotServeAreRefused() {
         var q = QueueHarness()
         XCTAssertEqual(

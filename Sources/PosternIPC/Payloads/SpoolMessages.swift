@@ -9,7 +9,10 @@ public struct CommitRequest: Equatable, Sendable {
     public static let localClient = "local"
     public var queueID: QueueID
     public var sender: String
-    /// Address, local user (empty: remote), NOTIFY and ORCPT of each.
+    /// Address, local user (empty: remote), NOTIFY and ORCPT of each; and
+    /// its state: pending, or (from submit only) failed with its
+    /// `lastResult`, for a recipient the lookup refused that the sender is
+    /// told of by a bounce (nobody waits for the answer).
     public var recipients: [Recipient]
     public var clientAddress: String
     public var clientHelo: String
@@ -48,6 +51,8 @@ extension CommitRequest: IPCPayload {
             w.string(r.localUser)
             w.write(r.notify)
             w.string(r.originalRecipient)
+            w.bool(r.state == .failed)
+            w.string(r.lastResult)
         }
         w.string(clientAddress)
         w.string(clientHelo)
@@ -62,7 +67,11 @@ extension CommitRequest: IPCPayload {
             let address = try r.read(.recipient)
             let user = try r.read(.user)
             let notify = try r.read(DSNNotify.self)
-            return Recipient(address: address, localUser: user, notify: notify, originalRecipient: try r.read(.orcpt))
+            let orcpt = try r.read(.orcpt)
+            let failed = try r.bool()
+            return Recipient(
+                address: address, localUser: user, state: failed ? .failed : .pending, lastResult: try r.read(.result),
+                notify: notify, originalRecipient: orcpt)
         }
         let client = try r.read(.clientAddress)
         let helo = try r.read(.helo)

@@ -16,7 +16,8 @@ extension WorkerPoolMachine {
                 .log(
                     .error(
                         "delivery worker for \(worker.key) has not answered \(current.job.queueID) for"
-                            + " \(Int(elapsed.rounded(.up)))s (deadline \(Int(deadline))s); killing pid=\(worker.pid ?? 0)")))
+                            + " \(Int(elapsed.rounded(.up)))s (deadline \(Int(deadline))s); killing pid=\(worker.pid ?? 0)"
+                    )))
             retire(id)
             workers[id]?.jobs = []
             actions.append(.kill(id))

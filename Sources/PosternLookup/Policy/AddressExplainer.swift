@@ -29,7 +29,9 @@ struct AddressExplainer {
             case .error: break
             }
         }
-        switch engine.recipient(address, client: ClientDecision(decision: .accept, mayRelay: true), authenticated: false) {
+        switch engine.recipient(
+            address, client: ClientDecision(decision: .accept, mayRelay: true), authenticated: false)
+        {
         case .reject(let code, let enhanced, let text):
             return .failure(SMTPReply(code: Int(code), enhanced: enhanced, text: text))
         case .discard:
@@ -42,7 +44,9 @@ struct AddressExplainer {
         return .success(lines)
     }
 
-    private func describeLocal(_ name: String, as shown: String, depth: Int, seen: Set<String>, into lines: inout [String]) {
+    private func describeLocal(
+        _ name: String, as shown: String, depth: Int, seen: Set<String>, into lines: inout [String]
+    ) {
         let indent = String(repeating: "  ", count: depth)
         guard let entry = aliases.entry(named: name) else {
             lines.append(
@@ -69,12 +73,15 @@ struct AddressExplainer {
                 switch engine.recipient(
                     address, client: ClientDecision(decision: .accept, mayRelay: true), authenticated: false)
                 {
-                case .remote(let next, let domain): lines.append("\(inner)<\(next)>: deliverable: remote, \(route(domain))")
+                case .remote(let next, let domain):
+                    lines.append("\(inner)<\(next)>: deliverable: remote, \(route(domain))")
                 case .local(let user): lines.append("\(inner)<\(address)>: deliverable: local user \(user)")
                 case .discard: lines.append("\(inner)<\(address)>: discarded by the access map")
-                case .reject(let code, _, let text): lines.append("\(inner)<\(address)>: undeliverable: \(code) \(text)")
+                case .reject(let code, _, let text):
+                    lines.append("\(inner)<\(address)>: undeliverable: \(code) \(text)")
                 }
-            case .pipe(let command): lines.append("\(inner)\"|\(command)\": deliverable: pipe to a program in SmrshDirectory")
+            case .pipe(let command):
+                lines.append("\(inner)\"|\(command)\": deliverable: pipe to a program in SmrshDirectory")
             case .file(let path): lines.append("\(inner)\(path): deliverable: file in SafeFileEnvironment")
             case .maildir(let path): lines.append("\(inner)\(path): deliverable: Maildir in SafeFileEnvironment")
             case .include(let path): lines.append("\(inner):include:\(path): its addresses are read at delivery")
@@ -84,8 +91,11 @@ struct AddressExplainer {
 
     private func memberLine(_ member: String, indent: String) -> String {
         let qualified = member.contains("@") ? member : member + "@" + hostname
-        switch engine.recipient(qualified, client: ClientDecision(decision: .accept, mayRelay: true), authenticated: false) {
-        case .local(let user): return "\(indent)\(member): deliverable: local user \(user) (a ~/.forward is read at delivery)"
+        switch engine.recipient(
+            qualified, client: ClientDecision(decision: .accept, mayRelay: true), authenticated: false)
+        {
+        case .local(let user):
+            return "\(indent)\(member): deliverable: local user \(user) (a ~/.forward is read at delivery)"
         case .remote(let next, let domain): return "\(indent)<\(next)>: deliverable: remote, \(route(domain))"
         case .discard: return "\(indent)\(member): discarded by the access map"
         case .reject(let code, _, let text): return "\(indent)\(member): undeliverable: \(code) \(text)"

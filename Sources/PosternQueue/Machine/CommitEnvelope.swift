@@ -12,8 +12,8 @@ enum CommitEnvelope {
             queueID: request.queueID, sender: request.sender,
             recipients: request.recipients.map {
                 Recipient(
-                    address: $0.address, localUser: $0.localUser, notify: $0.notify,
-                    originalRecipient: $0.originalRecipient)
+                    address: $0.address, localUser: $0.localUser, state: $0.state == .failed ? .failed : .pending,
+                    lastResult: $0.lastResult, notify: $0.notify, originalRecipient: $0.originalRecipient)
             },
             arrival: arrival, clientAddress: request.clientAddress, clientHelo: request.clientHelo,
             authUser: request.authUser, size: size, dsnReturn: request.dsnReturn,
@@ -31,6 +31,9 @@ enum CommitEnvelope {
                 "queued, from=<\(envelope.sender)>, size=\(envelope.size), nrcpt=\(envelope.recipients.count), client=\(envelope.clientAddress)",
                 id)
         ]
+        for r in envelope.recipients where r.state == .failed {
+            lines.append(.info("to=<\(r.address)>, relay=submit, status=bounced (\(r.lastResult))", id))
+        }
         for r in envelope.recipients {
             guard let primary = r.duplicateOf, envelope.recipients.indices.contains(primary) else { continue }
             lines.append(

@@ -58,6 +58,14 @@ extension QueueMachine {
 
     mutating func commitBatchFinished(_ committed: [Envelope], now: Int64, _ actions: inout [QueueAction]) {
         for envelope in committed { messages[envelope.queueID] = envelope }
+        // Recipients submit committed as failed: their sender hears now.
+        for envelope in committed where envelope.recipients.contains(where: { $0.state == .failed }) {
+            if envelope.recipients.allSatisfy({ $0.state != .pending }) {
+                finish(envelope, now: now, &actions)
+            } else {
+                reportFailuresNow(envelope, now: now, &actions)
+            }
+        }
         commitRunning = false
         runCommits(&actions)
         schedule(now: now, &actions)
