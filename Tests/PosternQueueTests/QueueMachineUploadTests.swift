@@ -61,8 +61,10 @@ final class QueueMachineUploadTests: XCTestCase {
     func testRecipientsCommittedAsFailedAreBouncedAtOnce() {
         var q = QueueHarness()
         let gone = Recipient(
-            address: "gone@example.test", localUser: "", state: .failed, lastResult: "5.1.1 <gone@example.test>: unknown")
-        XCTAssertEqual(q.committed(message(1, to: [local("a@example.test", "a"), gone])), ["lookup sender@example.org"])
+            address: "gone@example.test", localUser: "", state: .failed,
+            lastResult: "5.1.1 <gone@example.test>: unknown")
+        XCTAssertEqual(
+            q.committed(message(1, to: [local("a@example.test", "a"), gone])), ["lookup sender@example.org"])
         XCTAssertEqual(
             q.lookupAnswers("sender@example.org", .remote(address: "sender@example.org")),
             ["write failed notice about 000000000001 to <sender@example.org> reporting 1"])
