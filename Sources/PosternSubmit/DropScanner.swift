@@ -12,6 +12,10 @@ final class DropScanner: Sendable {
     static let interval = 5.0
     /// A file still being written after this long was abandoned.
     static let abandonedAfter: Int64 = 86_400
+    /// A complete file younger than this is left to the command that
+    /// wrote it, which is about to ask for it itself (and would otherwise
+    /// find it gone).
+    static let grace: Int64 = 10
 
     private let service: SubmitService
     private let queue = TaskQueue()
@@ -36,15 +40,20 @@ final class DropScanner: Sendable {
         let entries = service.directory.scan()
         let now = Int64(time(nil))
         let plan = DropScanPlan.make(
-            entries, now: now, perUserLimit: Self.perUserLimit(service.config), abandonedAfter: Self.abandonedAfter)
+            entries, now: now, perUserLimit: Self.perUserLimit(service.config), abandonedAfter: Self.abandonedAfter,
+            grace: Self.grace)
         for (name, why) in plan.remove {
             service.logger.warning("submit: removed \(name) from the drop directory: \(why)")
             service.directory.remove(name)
         }
+        let expiry = Int64(service.config.queueReturn)
+        let modified = Dictionary(entries.map { ($0.name, $0.modified) }, uniquingKeysWith: { a, _ in a })
         for name in plan.pickUp {
-            let reply = service.pickUp(name, caller: nil)
-            if reply.isTransientFailure {
-                // Kept: the queue or the lookup is not there yet; next scan.
+            let age = now - (modified[name] ?? now)
+            let reply = service.pickUp(name, caller: nil, expired: age > expiry)
+            if reply.isTransientFailure && reply.text.contains(SubmitReplies.noAnswer) {
+                // The queue or the lookup is not there: the rest would wait
+                // for it too. (A recipient a map defers keeps only its file.)
                 break
             }
         }
@@ -68,7 +77,7 @@ struct DropScanPlan: Equatable {
     /// older than `abandonedAfter`, and a user's newest files beyond
     /// `perUserLimit` bytes.
     static func make(
-        _ entries: [DropDirectory.Entry], now: Int64, perUserLimit: Int64, abandonedAfter: Int64
+        _ entries: [DropDirectory.Entry], now: Int64, perUserLimit: Int64, abandonedAfter: Int64, grace: Int64 = 0
     ) -> DropScanPlan {
         var plan = DropScanPlan()
         var used: [UInt32: Int64] = [:]
@@ -92,7 +101,7 @@ struct DropScanPlan: Equatable {
                 continue
             }
             if entry.ready {
-                plan.pickUp.append(entry.name)
+                if now - entry.modified >= grace { plan.pickUp.append(entry.name) }
             } else if now - entry.modified > abandonedAfter {
                 plan.remove.append((entry.name, "abandoned while being written"))
             }

@@ -9,6 +9,8 @@ struct RecipientVerdicts: Equatable {
         case remote(address: String)
         case discarded
         case refused(SMTPReply)
+        /// The lookup's 4xx (a tempfail in a map): the message waits.
+        case deferred(SMTPReply)
     }
 
     var verdicts: [(address: String, verdict: Verdict)] = []
@@ -25,6 +27,7 @@ struct RecipientVerdicts: Equatable {
         case .success(.recipientRemote(let address, _)): return .remote(address: address)
         case .success(.discarded): return .discarded
         case .success(.rejected(let reply)) where reply.code >= 500: return .refused(reply)
+        case .success(.rejected(let reply)): return .deferred(reply)
         default: return nil
         }
     }
@@ -35,7 +38,7 @@ struct RecipientVerdicts: Equatable {
             switch entry.verdict {
             case .local(let user): return Recipient(address: entry.address, localUser: user)
             case .remote(let address): return Recipient(address: address, localUser: "")
-            case .discarded, .refused: return nil
+            case .discarded, .refused, .deferred: return nil
             }
         }
     }
@@ -43,6 +46,13 @@ struct RecipientVerdicts: Equatable {
     var refused: [(address: String, reply: SMTPReply)] {
         verdicts.compactMap { entry in
             if case .refused(let reply) = entry.verdict { return (entry.address, reply) }
+            return nil
+        }
+    }
+
+    var deferred: [(address: String, reply: SMTPReply)] {
+        verdicts.compactMap { entry in
+            if case .deferred(let reply) = entry.verdict { return (entry.address, reply) }
             return nil
         }
     }

@@ -89,7 +89,8 @@ struct SubmissionBuilder {
             }
         }
         guard recipients.count <= config.maxRecipientsPerMessage else {
-            return .failure(SMTPReply(code: 452, enhanced: "4.5.3", text: "Too many recipients"))
+            // Permanent for a submission: the same file would fail again.
+            return .failure(SMTPReply(code: 550, enhanced: "5.5.3", text: "Too many recipients"))
         }
         let hops = header.fields(named: "Received").count + (drop.hopCount ?? 0)
         guard hops < config.maxHopCount else {

@@ -15,13 +15,20 @@ extension SubmitService {
             timeout: Double(config.ipcTimeout))
         switch RecipientVerdicts.verdict(asked) {
         case .local, .remote, .discarded: return SMTPReply(code: 250, enhanced: "2.1.5", text: "<\(qualified)> OK")
-        case .refused(let reply): return reply
+        case .refused(let reply), .deferred(let reply): return reply
         case nil: return SubmitReplies.temporary("the lookup did not answer")
         }
     }
 
     /// A 250 with a line per step of the resolution, or the refusal.
-    func verify(_ address: String) -> SMTPReply {
+    func verify(_ address: String, caller: UInt32) -> SMTPReply {
+        // Sendmail's restrictexpand: -bv is for root and TrustedUsers only.
+        let config = config
+        if config.privacyOptions.contains(.restrictexpand), caller != 0,
+            !config.trustedUsers.contains(login(of: caller) ?? "")
+        {
+            return SMTPReply(code: 550, enhanced: "5.7.1", text: "-bv is restricted to trusted users (restrictexpand)")
+        }
         let qualified = AddressQualification.qualify(address, domain: config.myHostname)
         let asked = BlockingRequest.ask(
             peers.channel(.lookup), .explainAddress(address: qualified), timeout: Double(config.ipcTimeout))

@@ -57,13 +57,18 @@ final class SubmitService: Sendable {
 
     var usersLoaded: Bool { state.withLockedValue { $0.usersLoaded } }
 
+    func login(of uid: UInt32) -> String? { state.withLockedValue { $0.users.account(uid: uid)?.login } }
+
     // MARK: one pickup
 
     /// Picks up one drop file. `caller` is the uid SO_PEERCRED gave for a
     /// request on the socket (nil for the scan): it must be the file's.
     /// The answer is one reply: its code is the message's fate, and each
     /// refused recipient is an additional line, `<address>: 550 5.1.1 …`.
-    func pickUp(_ name: String, caller: UInt32?) -> SMTPReply {
+    ///
+    /// `expired`: the file has waited longer than Timeout.queuereturn (the
+    /// scan knows): recipients the lookup still defers are bounced.
+    func pickUp(_ name: String, caller: UInt32?, expired: Bool = false) -> SMTPReply {
         guard let parsed = DropFileName(name) else {
             return SubmitReplies.notADropFile
         }
@@ -96,7 +101,11 @@ final class SubmitService: Sendable {
         do {
             let decoded = try DropEnvelope.decode(contents)
             drop = decoded.envelope
-            message = Array(contents[decoded.messageOffset...])
+            // The command checked it as it wrote it; a file written by
+            // hand is held to the same rules (no NUL, no bare CR, lines of
+            // at most 998 octets), and its line endings made CR LF.
+            var reader = SubmissionReader(ignoreDots: true, maxMessageSize: config.maxMessageSize)
+            message = try reader.consume(contents[decoded.messageOffset...]) + reader.finish()
         } catch {
             logger.warning("submit: refused \(name): \(error); removed")
             directory.remove(name)
@@ -116,7 +125,8 @@ final class SubmitService: Sendable {
         // (a pickup by the scan) or when -oem/-oee asked for that.
         let mailBack = caller == nil || drop.errorMode == .mail || drop.errorMode == .mailAndExitZero
         let answer = queue(
-            drop, message: message, account: account, uid: parsed.uid, mailBack: mailBack, config: config)
+            drop, message: message, account: account, uid: parsed.uid, mailBack: mailBack, expired: expired,
+            config: config)
         if answer.removeFile { directory.remove(name) }
         return answer.reply
     }
@@ -130,7 +140,7 @@ final class SubmitService: Sendable {
 
     private func queue(
         _ drop: DropEnvelope, message: [UInt8], account: PasswdEntries.Account, uid: UInt32, mailBack: Bool,
-        config: PosternConfig
+        expired: Bool, config: PosternConfig
     ) -> PickupAnswer {
         let submitter = Submitter(
             uid: uid, login: account.login, fullName: account.fullName,
@@ -156,6 +166,17 @@ final class SubmitService: Sendable {
                 return PickupAnswer(reply: SubmitReplies.temporary("the lookup did not answer"), removeFile: false)
             }
             verdicts.verdicts.append((address, verdict))
+        }
+        if expired {
+            // Waited long enough: what is still deferred fails now.
+            verdicts.verdicts = verdicts.verdicts.map { entry in
+                guard case .deferred(let reply) = entry.verdict else { return entry }
+                return (entry.address, .refused(reply))
+            }
+        } else if let first = verdicts.deferred.first {
+            return PickupAnswer(
+                reply: SubmitReplies.temporary("<\(first.address)>: \(first.reply.code) \(first.reply.text)"),
+                removeFile: false)
         }
         let refusedLines = verdicts.refused.map {
             "<\($0.address)>: \($0.reply.code) \($0.reply.enhanced) \($0.reply.text)"

@@ -67,7 +67,7 @@ final class SubmitSocketServer: Sendable {
                 switch try SubmitRequest.parse(line: line) {
                 case .submit(let name): reply = service.pickUp(name.description, caller: uid)
                 case .check(let address): reply = service.check(address)
-                case .verify(let address): reply = service.verify(address)
+                case .verify(let address): reply = service.verify(address, caller: uid)
                 case .quit:
                     reply = SMTPReply(code: 221, enhanced: "2.0.0", text: "Bye")
                     done = true

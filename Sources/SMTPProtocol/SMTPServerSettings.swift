@@ -32,6 +32,9 @@ public struct SMTPServerSettings: Sendable {
     public var bareLineEndings: BareLineEndings
     /// Add `Date:` and `Message-ID:` to a message that lacks them.
     public var addMissingHeaders: Bool
+    /// Write the Received: line first. `sendmail -bs` does not: the submit
+    /// process adds its own, naming the submitter's uid.
+    public var addReceivedHeader = true
     /// The header section is buffered (the added headers go at its end), so
     /// it is bounded: beyond either limit the message gets 552 5.3.4.
     public var maxHeaderSectionSize: Int

@@ -8,7 +8,7 @@ extension SMTPServerStateMachine {
     ) {
         let utf8 = transaction?.parameters.smtputf8 ?? false
         let recipients = transaction?.recipients ?? []
-        let header = ReceivedHeader.build(
+        let received = ReceivedHeader.build(
             helo: greeting?.name,
             protocolName: ReceivedHeader.protocolName(
                 esmtp: greeting?.esmtp ?? false, utf8: utf8, tls: settings.protocolFlags.tls,
@@ -16,6 +16,7 @@ extension SMTPServerStateMachine {
             clientAddress: clientAddress, hostname: settings.hostname, queueID: queueID,
             recipient: recipients.count == 1 ? recipients.first?.address : nil, utf8: utf8, date: date,
             tls: settings.protocolFlags.tls ? settings.tlsDescription : nil)
+        let header = settings.addReceivedHeader ? received : []
         let assembler = MessageAssembler(
             limits: MessageAssembler.Limits(
                 maxMessageSize: settings.maxMessageSize, maxReceivedHeaders: settings.maxReceivedHeaders,
@@ -25,7 +26,7 @@ extension SMTPServerStateMachine {
                 ? AddedHeaders.messageID(queueID: queueID, date: date, hostname: settings.hostname) : nil,
             warnings: authenticationWarnings(), masquerader: settings.masquerader)
         message = OpenMessage(queueID: queueID, receiver: receiver, assembler: assembler, written: header.count)
-        actions.append(.writeMessageData(header))
+        if !header.isEmpty { actions.append(.writeMessageData(header)) }
     }
 
     /// Sendmail's `authwarnings` for what an SMTP session can show: no

@@ -32,10 +32,7 @@ enum SendmailCommand {
             exit(SysExits.ok.rawValue)
         case .runQueue(let selection):
             exit(SendmailQueueRun.run(selection, configPath: configPath))
-        case .smtpSession:
-            StandardError.write("sendmail: -bs (an SMTP session on stdin) is not available in this version\n")
-            exit(SysExits.unavailable.rawValue)
-        case .verify, .deliver:
+        case .verify, .deliver, .smtpSession:
             break
         }
         let config: PosternConfig
@@ -46,6 +43,10 @@ enum SendmailCommand {
         case .success(let loaded): config = loaded
         }
         if invocation.mode == .verify { exit(verify(invocation, config: config)) }
+        if invocation.mode == .smtpSession {
+            var session = SendmailSession(config: config)
+            exit(session.run())
+        }
         exit(deliver(invocation, config: config))
     }
 

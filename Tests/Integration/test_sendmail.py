@@ -322,3 +322,19 @@ def test_refused_recipients_of_a_message_left_while_down_are_bounced(start_daemo
     bounce = d.wait_for_mbox("pt-bob", lambda text: "nosuchuser@mail.example.test" in text and token in text,
                              timeout=30)
     assert "5.1.1" in bounce
+
+
+def test_bs_runs_an_smtp_session_on_stdin(sd, postern_bin):
+    token = unique_token("bs")
+    script = ("EHLO me\r\nMAIL FROM:<pt-bob@example.test>\r\nRCPT TO:<pt-alice@example.test>\r\n"
+              "RCPT TO:<nosuchuser@example.test>\r\nDATA\r\n"
+              f"Subject: bs\r\n\r\n..leading dot\r\ntoken={token}\r\n.\r\nQUIT\r\n").encode()
+    result = sendmail(sd, postern_bin, ["-bs"], script, user="pt-bob")
+    assert result.returncode == 0, result.stderr
+    codes = [line[:3] for line in result.stdout.decode().splitlines() if line[3:4] == " "]
+    assert codes == ["220", "250", "250", "250", "550", "354", "250", "221"], result.stdout
+    text = one_message(mailbox_with(sd, "pt-alice", token), token)
+    assert "\n.leading dot" in text
+    uid = pwd.getpwnam("pt-bob").pw_uid
+    assert f"(Postern, from userid {uid})" in text
+    assert text.count("Received:") == 1
