@@ -154,21 +154,18 @@ enum SendmailCommand {
 }
 
 /// -q and its selectors: a queue run through the control sockets, under
-/// restrictqrun as `postern queue flush` is.
+/// restrictqrun as `postern queue flush` is. -qI, -qR and -qS select by
+/// substrings of the queue id, a pending recipient and the sender.
 enum SendmailQueueRun {
     static func run(_ selection: QueueRunSelection, configPath: String) -> Int32 {
-        let line: String
-        if selection.selectsAll {
-            line = "flush"
-        } else if selection.recipients.isEmpty, selection.senders.isEmpty, selection.queueIDs.count == 1,
-            let id = selection.queueIDs.first, QueueID(id) != nil
-        {
-            line = "flush \(id)"
-        } else {
-            StandardError.write(
-                "sendmail: -qR, -qS and partial -qI are not supported; give a whole queue id with -qI\n")
+        let words =
+            selection.queueIDs.map { "id:\($0)" } + selection.recipients.map { "rcpt:\($0)" }
+            + selection.senders.map { "from:\($0)" }
+        guard words.allSatisfy({ !$0.contains(" ") && $0.utf8.count <= 200 }) else {
+            StandardError.write("sendmail: a queue selection may not contain spaces\n")
             return SysExits.usage.rawValue
         }
+        let line = selection.selectsAll ? "flush" : (["flush-where"] + words).joined(separator: " ")
         do {
             try QueueClient.send(line, configPath: configPath)
             return SysExits.ok.rawValue

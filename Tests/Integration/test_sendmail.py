@@ -338,3 +338,12 @@ def test_bs_runs_an_smtp_session_on_stdin(sd, postern_bin):
     uid = pwd.getpwnam("pt-bob").pw_uid
     assert f"(Postern, from userid {uid})" in text
     assert text.count("Received:") == 1
+
+
+def test_selective_queue_runs(sd, postern_bin):
+    result = sendmail(sd, postern_bin, ["-qRpt-alice", "-qSexample"], b"")
+    assert result.returncode == 0, result.stderr
+    assert b"flushed" in result.stdout
+    result = sendmail(sd, postern_bin, ["-qRpt-alice"], b"", user="pt-bob")
+    assert result.returncode != 0
+    assert b"restrictqrun" in result.stderr

@@ -48,6 +48,22 @@ final class QueueMachineControlTests: XCTestCase {
             ["log control: flush 000000000009 by uid=0, pid=42", "answer: error: 000000000009 is not in the queue\n"])
     }
 
+    func testASelectiveFlushTakesOnlyTheMessagesItNames() {
+        var q = deferredQueue()
+        XCTAssertEqual(
+            q.control("flush-where rcpt:bob"),
+            ["log control: selective flush by uid=0, pid=42", "answer: flushed 0 messages\n"])
+        XCTAssertEqual(
+            q.control("flush-where rcpt:ALICE from:example.org"),
+            [
+                "log control: selective flush by uid=0, pid=42",
+                "dispatch 000000000001 local: 0 alice@example.test",
+                "answer: flushed 1 message\n",
+            ])
+        XCTAssertEqual(
+            q.control("flush-where who:x"), ["answer: error: who:x is not id:S, rcpt:S or from:S\n"])
+    }
+
     func testDeleteRemovesAMessageWithoutANoticeButNotWhileItIsOut() {
         var q = QueueHarness()
         _ = q.committed(message(1, to: [local("alice@example.test", "alice")]))

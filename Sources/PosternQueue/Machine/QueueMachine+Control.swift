@@ -17,7 +17,7 @@ extension QueueMachine {
             return "error: \(reason)\n"
         case (.list, .everyone) where settings.restrictMailq, (.count, .everyone) where settings.restrictMailq:
             return "error: permission denied (restrictmailq)\n"
-        case (.flush, .everyone) where settings.restrictQrun:
+        case (.flush, .everyone) where settings.restrictQrun, (.flushWhere, .everyone) where settings.restrictQrun:
             return "error: permission denied (restrictqrun)\n"
         case (.show, .everyone), (.hold, .everyone), (.release, .everyone), (.delete, .everyone):
             return "error: permission denied (queue administrators only)\n"
@@ -40,6 +40,16 @@ extension QueueMachine {
                 count += 1
             }
             if let id, messages[id] == nil { return "error: \(id) is not in the queue\n" }
+            schedule(now: now, &actions)
+            return "flushed \(count) message\(count == 1 ? "" : "s")\n"
+        case (.flushWhere(let selection), _):
+            actions.append(.log(.info("control: selective flush by \(who)")))
+            var count = 0
+            for (key, var envelope) in messages where !envelope.held && selection.matches(envelope) {
+                envelope.nextAttempt = 0
+                messages[key] = envelope
+                count += 1
+            }
             schedule(now: now, &actions)
             return "flushed \(count) message\(count == 1 ? "" : "s")\n"
         case (.hold(let id), _), (.release(let id), _):
