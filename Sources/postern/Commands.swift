@@ -13,8 +13,16 @@ struct PosternCommand: ParsableCommand {
 }
 
 struct ConfigOption: ParsableArguments {
-    @Option(name: .shortAndLong, help: "The configuration file.")
-    var config: String = "/etc/postern/postern.conf"
+    /// $POSTERN_CONFIG, else the installed file: what `sendmail`, `mailq`
+    /// and `newaliases` run by other programs find without a flag.
+    static var defaultPath: String {
+        getenv("POSTERN_CONFIG").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+            ?? "/etc/postern/postern.conf"
+    }
+
+    @Option(
+        name: .shortAndLong, help: "The configuration file (default: $POSTERN_CONFIG or /etc/postern/postern.conf).")
+    var config: String = ConfigOption.defaultPath
 }
 
 struct Daemon: ParsableCommand {

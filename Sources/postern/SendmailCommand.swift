@@ -18,8 +18,7 @@ enum SendmailCommand {
             exit(SysExits.usage.rawValue)
         }
         for note in invocation.notes { StandardError.write("\(note)\n") }
-        let configPath =
-            invocation.configFile ?? getenv("POSTERN_CONFIG").map { String(cString: $0) } ?? "/etc/postern/postern.conf"
+        let configPath = invocation.configFile ?? ConfigOption.defaultPath
         switch invocation.mode {
         case .daemon:
             StandardError.write("sendmail: -bd: this command does not become a daemon; run `postern daemon`\n")

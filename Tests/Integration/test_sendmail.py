@@ -16,7 +16,7 @@ import time
 import pytest
 
 from daemon import TEST_USERS, ensure_user, status, unique_token, wait_until
-from smtp_client import fresh_daemon
+from smtp_client import fresh_daemon, set_options
 
 ALIASES = "team: pt-alice, pt-bob\nfar: someone@remote.test\n"
 VIRTUSERTABLE = "info@virtual.test pt-alice\n"
@@ -347,3 +347,28 @@ def test_selective_queue_runs(sd, postern_bin):
     result = sendmail(sd, postern_bin, ["-qRpt-alice"], b"", user="pt-bob")
     assert result.returncode != 0
     assert b"restrictqrun" in result.stderr
+
+
+def test_mailq_link_finds_the_configuration_through_postern_config(sd, postern_bin):
+    result = sendmail(sd, postern_bin, [], b"", argv0="mailq")
+    assert result.returncode == 0, result.stderr
+    assert b"Mail queue is empty" in result.stdout or b"Queue ID" in result.stdout or result.stdout
+
+
+def test_an_oversized_message_is_refused_before_anything_is_queued(start_daemon, postern_bin):
+    d = start_daemon(start=False)
+    os.chmod(d.jail.prefix, 0o755)
+    set_options(d.jail.config, {"MaxMessageSize": "2k"})
+    result = sendmail(d, postern_bin, ["pt-alice"], b"Subject: big\n\n" + (b"y" * 70 + b"\n") * 60, user="pt-bob")
+    assert result.returncode == 65, result.stderr
+    assert b"larger than" in result.stderr
+    assert os.listdir(d.jail.drop_dir) == []
+
+
+def test_a_drop_that_cannot_be_made_exits_tempfail(start_daemon, postern_bin):
+    d = start_daemon(start=False)
+    os.chmod(d.jail.prefix, 0o755)
+    os.chmod(d.jail.drop_dir, 0o700)  # as if the directory had been locked down
+    result = sendmail(d, postern_bin, ["pt-alice"], msg(unique_token("nodrop")), user="pt-bob")
+    assert result.returncode == 75, result.stderr
+    assert b"cannot create a file in" in result.stderr and b"nothing was sent" in result.stderr
