@@ -372,3 +372,18 @@ def test_a_drop_that_cannot_be_made_exits_tempfail(start_daemon, postern_bin):
     result = sendmail(d, postern_bin, ["pt-alice"], msg(unique_token("nodrop")), user="pt-bob")
     assert result.returncode == 75, result.stderr
     assert b"cannot create a file in" in result.stderr and b"nothing was sent" in result.stderr
+
+
+def test_local_mail_is_masqueraded_and_tagged_in_the_log(postern_bin):
+    def before(jail):
+        os.chmod(jail.prefix, 0o755)
+        ensure_user("pt-bob")
+
+    with fresh_daemon(postern_bin, {"MasqueradeAs": "masq.test"}, before_start=before) as d:
+        token = unique_token("masq")
+        offset = len(d.log())
+        result = sendmail(d, postern_bin, ["-L", "nightly-job", "pt-alice"], msg(token), user="pt-bob")
+        assert result.returncode == 0, result.stderr
+        text = one_message(mailbox_with(d, "pt-alice", token), token)
+        assert "From: pt-bob@masq.test" in text, text
+        wait_until(lambda: "tag=nightly-job" in d.log_since(offset), 10, what="the tag in the log")
