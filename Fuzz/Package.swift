@@ -15,7 +15,7 @@ import PackageDescription
 /// `<target>_main`, the symbol SwiftPM links in as `main`.
 let fuzzTargets = [
     "fuzz_command", "fuzz_address", "fuzz_data", "fuzz_session",
-    "fuzz_frame", "fuzz_control", "fuzz_access", "fuzz_dns", "fuzz_reply", "fuzz_aliases",
+    "fuzz_frame", "fuzz_control", "fuzz_access", "fuzz_dns", "fuzz_reply", "fuzz_aliases", "fuzz_drop",
 ]
 
 /// The harnesses check internal invariants (`@testable import`), and build
@@ -38,6 +38,7 @@ let package = Package(
         .target(name: "CShims"),
         .target(name: "CSASLShims", dependencies: ["CSASL"]),
         .target(name: "MailVocabulary", swiftSettings: testable),
+        .target(name: "LocalSubmission", dependencies: ["MailVocabulary"], swiftSettings: testable),
         .target(
             name: "PosternCore",
             dependencies: ["CShims", "MailVocabulary", .product(name: "Logging", package: "swift-log")],
@@ -95,6 +96,7 @@ let package = Package(
         .executableTarget(name: "fuzz_dns", dependencies: ["FuzzSupport", "PosternLookup"]),
         .executableTarget(name: "fuzz_reply", dependencies: ["FuzzSupport", "PosternCore", "SMTPProtocol"]),
         .executableTarget(name: "fuzz_aliases", dependencies: ["FuzzSupport", "PosternCore", "PosternAliases"]),
+        .executableTarget(name: "fuzz_drop", dependencies: ["FuzzSupport", "LocalSubmission"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -253,7 +253,17 @@ dnsmsgs = {
 }
 
 
+DROP_HEAD = (b"POSTERN-DROP 1\nname U1000.00000000000000000000000000000000\nuid 1000\ntime 1765000000\n"
+             b"error-mode p\ndelivery-mode b\n")
+drops = {
+    "plain": DROP_HEAD + b"recipient alice\n\nSubject: hi\r\n\r\nbody\r\n",
+    "extract": DROP_HEAD + b"extract 1\nsender \nfull-name Cron%20Daemon\n\nTo: a, b@x\nBcc: c\n\n.\nbody\n",
+    "requests": b"SUBMIT U1000.0123456789abcdef0123456789abcdef\nVERIFY alice\nCHECK <bob@example.test>\nQUIT\n",
+}
+
+
 def main():
+    write("fuzz_drop", drops)
     write("fuzz_command", command)
     write("fuzz_address", address)
     write("fuzz_data", data)

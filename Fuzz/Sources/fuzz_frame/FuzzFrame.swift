@@ -74,7 +74,8 @@ func checkFields(_ message: IPCMessage) {
         check(request.recipients.count <= IPCLimits.maxRecipients, "too many recipients")
         [request.sender, request.clientAddress, request.clientHelo, request.authUser, request.envelopeID].forEach(field)
         for recipient in request.recipients {
-            [recipient.address, recipient.localUser, recipient.originalRecipient].forEach(field)
+            [recipient.address, recipient.localUser, recipient.originalRecipient, recipient.lastResult].forEach(field)
+            check(recipient.state != .delivered, "a recipient committed as delivered")
         }
     case .deliver(let job):
         [job.sender, job.envelopeID].forEach(field)
@@ -110,8 +111,13 @@ func checkFields(_ message: IPCMessage) {
             field(host.name)
             host.addresses.forEach(field)
         }
+    case .explainAddress(let address): field(address)
+    case .addressExplanation(let lines):
+        check(lines.count <= IPCLimits.maxExplanationLines, "too many explanation lines")
+        lines.forEach(field)
     case .attachPeer, .ready, .userDatabase, .shutdown, .accepted, .discarded, .openMessage, .messageOpened,
-        .committed, .abortMessage, .authMechanisms, .authAbort, .ping, .pong, .spoolSpace, .controlSocket:
+        .committed, .abortMessage, .authMechanisms, .authAbort, .ping, .pong, .spoolSpace, .controlSocket,
+        .submitSocket:
         break
     }
 }
