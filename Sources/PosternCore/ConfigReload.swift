@@ -28,6 +28,10 @@ public struct ConfigReload: Sendable {
     public var config: PosternConfig
     /// One line per kind of change that needs a restart, for the log.
     public var restartWarnings: [String]
+    /// The options whose change waits for a restart, by name.
+    public var restartOptions: [String] = []
+    /// Every option whose value changed, by name (restart-only ones too).
+    public var changedOptions: [String] = []
 }
 
 extension PosternConfig {
@@ -42,6 +46,8 @@ extension PosternConfig {
         for option in ConfigOption.allCases where option.restart?.keepsRunningValue == true {
             option.copyValue(self, &applied)
         }
-        return ConfigReload(config: applied, restartWarnings: warnings.map(\.warning))
+        return ConfigReload(
+            config: applied, restartWarnings: warnings.map(\.warning), restartOptions: waiting.map(\.rawValue),
+            changedOptions: ConfigOption.allCases.filter { !$0.sameValue(self, fresh) }.map(\.rawValue))
     }
 }

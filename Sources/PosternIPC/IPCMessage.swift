@@ -14,6 +14,9 @@ public enum IPCMessage: Equatable, Sendable {
     case userDatabase
     /// submit.sock in RunDirectory (0666): the sendmail command's socket.
     case submitSocket
+    /// The LogFile, opened anew after a rotation (SIGHUP, SIGUSR1): the
+    /// child makes it its standard error, where its log lines go.
+    case reopenLog
     case reload(text: String)
     case shutdown
     /// The master's health check: the child answers `pong` with the same
@@ -78,6 +81,7 @@ public enum IPCMessage: Equatable, Sendable {
         case listenSocket = 3
         case controlSocket = 8
         case submitSocket = 9
+        case reopenLog = 13
         case userDatabase = 4
         case reload = 5
         case shutdown = 6
@@ -125,6 +129,7 @@ public enum IPCMessage: Equatable, Sendable {
         case .controlSocket: return .controlSocket
         case .userDatabase: return .userDatabase
         case .submitSocket: return .submitSocket
+        case .reopenLog: return .reopenLog
         case .reload: return .reload
         case .shutdown: return .shutdown
         case .ping: return .ping

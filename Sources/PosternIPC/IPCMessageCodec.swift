@@ -25,7 +25,8 @@ extension IPCMessage {
         case .attachPeer(let role), .ready(let role): w.write(role)
         case .listenSocket(let address): w.string(address)
         case .controlSocket(let access): w.u8(access.rawValue)
-        case .userDatabase, .submitSocket, .shutdown, .openMessage, .accepted, .discarded, .authMechanisms: break
+        case .userDatabase, .submitSocket, .reopenLog, .shutdown, .openMessage, .accepted, .discarded, .authMechanisms:
+            break
         case .ping(let n), .pong(let n), .spoolSpace(let n): w.u64(n)
         case .peerViolation(let role, let reason):
             w.write(role)
@@ -76,6 +77,7 @@ extension IPCMessage {
             message = .controlSocket(access)
         case .userDatabase: message = .userDatabase
         case .submitSocket: message = .submitSocket
+        case .reopenLog: message = .reopenLog
         case .shutdown: message = .shutdown
         case .ping: message = .ping(try r.u64())
         case .pong: message = .pong(try r.u64())

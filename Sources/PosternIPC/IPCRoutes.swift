@@ -30,7 +30,7 @@ extension IPCMessage.Kind {
         switch self {
         // The master channel.
         case .configure, .reload, .shutdown, .ping: return Spec(descriptors: 0, routes: Self.fromMaster())
-        case .attachPeer: return Spec(descriptors: 1, routes: Self.fromMaster())
+        case .attachPeer, .reopenLog: return Spec(descriptors: 1, routes: Self.fromMaster())
         case .listenSocket: return Spec(descriptors: 1, routes: Self.fromMaster([.listener]))
         case .controlSocket: return Spec(descriptors: 1, routes: Self.fromMaster([.queue]))
         case .userDatabase: return Spec(descriptors: 1, routes: Self.fromMaster([.lookup, .submit]))

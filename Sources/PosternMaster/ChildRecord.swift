@@ -16,6 +16,12 @@ final class ChildRecord {
     let role: Role
     var state: State = .waiting(restartAt: 0)
     var startedAt: Double = 0
+    /// Wall-clock seconds of the last start, for `postern status`; 0 before the first.
+    var startedWall = 0
+    /// Starts after the first one.
+    var restarts = 0
+    /// How the last process of this role ended ("status=1", "signal=9").
+    var lastExit: String?
     /// Deaths in a row that came soon after a start: drives the backoff.
     var quickDeaths = 0
     /// The channel reached end of file: left out of poll until the reap.

@@ -14,6 +14,9 @@ enum ControlSockets {
     /// The sendmail command's socket, served by submit: 0666, since every
     /// user may send mail; submit learns who from SO_PEERCRED.
     static let submitName = "submit.sock"
+    /// The master's own: `postern status`, `reload`, `stop`;
+    /// root:QueueAdminGroup 0660 like queue.sock.
+    static let masterName = "control.sock"
 
     enum Failure: Error, CustomStringConvertible {
         case call(String, path: String, errno: Int32)
@@ -45,10 +48,19 @@ enum ControlSockets {
         try bind(runDirectory + "/" + submitName, mode: 0o666, gid: 0)
     }
 
+    /// Non-blocking: the master's poll loop accepts from it.
+    static func bindMaster(runDirectory: String, adminGroup: String) throws(Failure) -> Int32 {
+        guard let group = getgrnam(adminGroup) else { throw .unknownGroup(adminGroup) }
+        let fd = try bind(runDirectory + "/" + masterName, mode: 0o660, gid: group.pointee.gr_gid)
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        return fd
+    }
+
     static func unlinkAll(runDirectory: String) {
         unlink(runDirectory + "/" + adminName)
         unlink(runDirectory + "/" + publicName)
         unlink(runDirectory + "/" + submitName)
+        unlink(runDirectory + "/" + masterName)
     }
 
     private static func bind(_ path: String, mode: mode_t, gid: gid_t) throws(Failure) -> Int32 {

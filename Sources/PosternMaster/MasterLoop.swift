@@ -9,7 +9,10 @@ extension Master {
     func loop() -> Int32 {
         while true {
             let now = MonotonicClock.now()
-            var fds = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
+            var fds = [
+                pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: adminFD, events: Int16(POLLIN), revents: 0),
+            ]
             var owners: [ChildRecord] = []
             for record in children.values {
                 if let channel = record.channel, !record.channelAtEOF {
@@ -36,7 +39,8 @@ extension Master {
                     if let status = handle(signal: sig) { return status }
                 }
             }
-            for (i, record) in owners.enumerated() where fds[i + 1].revents != 0 {
+            if fds[1].revents & Int16(POLLIN) != 0, let status = serveControl() { return status }
+            for (i, record) in owners.enumerated() where fds[i + 2].revents != 0 {
                 readFrame(from: record)
             }
             if let status = advance() { return status }
@@ -53,7 +57,11 @@ extension Master {
             if !shuttingDown { beginShutdown() }
             return nil
         case SIGHUP:
-            reload()
+            logger.info("\(reload().logLine)")
+            reopenLog()
+            return nil
+        case SIGUSR1:
+            reopenLog()
             return nil
         default:
             return nil
@@ -107,6 +115,7 @@ extension Master {
             if pid <= 0 { return }
             guard let record = children.values.first(where: { $0.pid == pid }) else { continue }
             let how = describe(status: status)
+            record.lastExit = how
             record.channel?.release()
             if shuttingDown {
                 logger.info("\(record.role.rawValue) exited, pid=\(pid), \(how)")
@@ -165,7 +174,7 @@ extension Master {
 
     /// SIGTERM: the listener stops accepting and finishes its sessions first;
     /// then the queue finishes its in-flight deliveries; then the rest.
-    private func beginShutdown() {
+    func beginShutdown() {
         logger.info("shutting down")
         shuttingDown = true
         for (_, fd) in listenFDs { close(fd) }
@@ -174,6 +183,8 @@ extension Master {
         controlFDs.removeAll()
         if submitFD >= 0 { close(submitFD) }
         submitFD = -1
+        if adminFD >= 0 { close(adminFD) }
+        adminFD = -1
         ControlSockets.unlinkAll(runDirectory: config.runDirectory)
         for record in children.values {
             if case .waiting = record.state { record.state = .stopped }
@@ -198,24 +209,28 @@ extension Master {
         return 0
     }
 
-    /// SIGHUP: a broken config is logged and the running one is kept.
-    private func reload() {
+    /// SIGHUP and `postern reload`: a broken config is refused and the
+    /// running one kept; a good one goes to every child, with the names of
+    /// the changed options that wait for a restart.
+    func reload() -> ReloadOutcome {
         switch ConfigLoader.load(path: configPath) {
         case .failure(let errors):
             logger.error("reload refused, keeping the running configuration: \(errors)")
+            return .refused("\(errors)")
         case .success(let fresh):
             // The options marked restart-only in the table are warned about
             // and, for Listen, kept as they run.
             let reload = config.reloaded(from: fresh)
             for warning in reload.restartWarnings { logger.warning("\(warning)") }
             config = reload.config
-            logger.info("reloading configuration")
+            loadedWall = time(nil)
             for record in children.values where record.isRunning {
                 send(.reload(text: config.render()), to: record)
                 if manifest(of: record.role)?.handedOver.contains(.userDatabase) == true {
                     sendUserDatabase(to: record)
                 }
             }
+            return .applied(changed: reload.changedOptions, waitingForRestart: reload.restartOptions)
         }
     }
 }

@@ -27,6 +27,11 @@ public final class Master {
     var controlFDs: [(ControlSocketAccess, Int32)] = []
     /// submit.sock, when a role is handed it (-1: none).
     var submitFD: Int32 = -1
+    /// control.sock: `postern status`, `reload`, `stop` (-1: none).
+    var adminFD: Int32 = -1
+    /// Wall-clock seconds of the start and of the last configuration load.
+    var startedWall = 0
+    var loadedWall = 0
     var children: [Role: ChildRecord] = [:]
     /// What each child may touch, in the order they are started.
     let roles: [RoleManifest]
@@ -92,11 +97,15 @@ public final class Master {
             if roles.contains(where: { $0.handedOver.contains(.submitSocket) }) {
                 submitFD = try ControlSockets.bindSubmit(runDirectory: config.runDirectory)
             }
+            adminFD = try ControlSockets.bindMaster(
+                runDirectory: config.runDirectory, adminGroup: config.queueAdminGroup)
         } catch {
-            logger.critical("cannot make the queue's control sockets: \(error)")
+            logger.critical("cannot make the control sockets: \(error)")
             return 1
         }
         writePidFile()
+        startedWall = time(nil)
+        loadedWall = startedWall
         logger.info("starting, listen=\(config.listen.map(\.description).joined(separator: " "))")
         for manifest in roles { children[manifest.role] = ChildRecord(role: manifest.role) }
         for manifest in roles { spawn(manifest.role) }
@@ -110,6 +119,10 @@ public final class Master {
             logMode = "stderr"
             logFD = 2
             PosternLog.bootstrap(role: .master, sink: .stream(fd: 2))
+            if let file = config.logFile {
+                StandardError.print(
+                    "postern daemon: -d: every process logs to standard error; LogFile \(file) is not written")
+            }
         } else if let file = config.logFile {
             let fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
             if fd >= 0 {
@@ -124,8 +137,36 @@ public final class Master {
         } else {
             logMode = "syslog:\(config.logFacility.value)"
             PosternLog.bootstrap(role: .master, sink: .syslog(facility: config.logFacility.value))
+            var info = stat()
+            if stat("/dev/log", &info) != 0 || info.st_mode & S_IFMT != S_IFSOCK {
+                StandardError.print(
+                    "postern daemon: no LogFile is configured and there is no syslog socket at /dev/log: nothing will be logged (set LogFile, or run a syslog daemon)"
+                )
+            }
         }
         logger = PosternLog.logger
+    }
+
+    /// SIGHUP, SIGUSR1 and `postern reload`: the LogFile opened anew (after
+    /// logrotate moved it) on the same descriptor number, so the master's
+    /// own lines follow at once, and handed to every child, which makes it
+    /// its standard error. Delivery workers already running keep the old
+    /// file until they exit (within LocalWorkerIdleTimeout of their last
+    /// delivery). Nothing to do under -d or with syslog.
+    func reopenLog() {
+        guard !debug, let file = config.logFile, logMode == "stderr" else { return }
+        let fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        guard fd >= 0 else {
+            logger.error("cannot reopen \(file): \(String(cString: strerror(errno))); still writing the old file")
+            return
+        }
+        if fd != logFD {
+            dup2(fd, logFD)
+            _ = fcntl(logFD, F_SETFD, FD_CLOEXEC)
+            close(fd)
+        }
+        for record in children.values where record.isRunning { send(.reopenLog, to: record, fds: [logFD]) }
+        logger.info("log file reopened")
     }
 
     private func writePidFile() {
@@ -173,6 +214,8 @@ public final class Master {
         record.channelAtEOF = false
         record.health = ChildHealth()
         record.startedAt = MonotonicClock.now()
+        if record.startedWall != 0 { record.restarts += 1 }
+        record.startedWall = time(nil)
         logger.info("started \(role.rawValue), pid=\(pid)")
         send(.configure(text: config.render()), to: record)
         for handover in manifest.handedOver {

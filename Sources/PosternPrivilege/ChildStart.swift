@@ -154,6 +154,12 @@ extension ChildStart {
                     handlers.shutdown()
                 case .ping(let number):
                     handlers.health { [master] in try? master.send(.pong(number)) }
+                case .reopenLog:
+                    // Log lines go to standard error (a LogFile the master
+                    // opened); after a rotation it is the new file.
+                    guard let fd = frame.descriptors.first else { return }
+                    dup2(fd, 2)
+                    close(fd)
                 default:
                     handlers.other(frame)
                 }

@@ -9,7 +9,10 @@ struct PosternCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "postern",
         abstract: "A privilege-separated mail transfer agent.",
-        subcommands: [Daemon.self, Check.self, Queue.self, Mailq.self, Newaliases.self])
+        version: "postern \(PosternVersion.current)",
+        subcommands: [
+            Daemon.self, Check.self, Status.self, Reload.self, Stop.self, Queue.self, Mailq.self, Newaliases.self,
+        ])
 }
 
 struct ConfigOption: ParsableArguments {
@@ -67,7 +70,7 @@ struct Check: ParsableCommand {
             }
             // The maps: a line with an error is ignored by the daemon, so
             // check says so and fails.
-            let mapErrors = MapCheck.checkAll(config)
+            let mapErrors = MapCheck.checkAll(config) + FileAudit.run(config, configPath: options.config)
             // The certificate and key: an expired, not-yet-valid or
             // soon-expiring certificate, or a key that does not match it.
             guard let chain = config.security.tlsCertificateFile, let key = config.security.tlsKeyFile else {

@@ -30,7 +30,7 @@ struct Newaliases: ParsableCommand {
             StandardError.write("postern newaliases: \(errors) errors; the daemon was not asked to reload\n")
             throw ExitCode(1)
         }
-        MapCheck.signalDaemon(config, command: "newaliases")
+        guard MapCheck.signalDaemon(config, command: "newaliases") else { throw ExitCode(1) }
     }
 }
 
@@ -84,19 +84,32 @@ enum MapCheck {
     }
 
     /// SIGHUP to the master named by RunDirectory/postern.pid, if it runs.
-    static func signalDaemon(_ config: PosternConfig, command: String) {
+    /// Tells the daemon to reload: through its control socket (root and
+    /// QueueAdminGroup), else by SIGHUP (root). False when it runs and
+    /// could not be told: the caller exits non-zero.
+    @discardableResult
+    static func signalDaemon(_ config: PosternConfig, command: String) -> Bool {
         let pidPath = config.runDirectory + "/postern.pid"
         guard let text = read(pidPath).text,
-            let pid = Int32(text.trimmingCharacters(in: [" ", "\n"])), pid > 1
+            let pid = Int32(text.trimmingCharacters(in: [" ", "\n"])), pid > 1, kill(pid, 0) == 0 || errno == EPERM
         else {
             print("the daemon is not running; it reads the file when it starts")
-            return
+            return true
+        }
+        if let answer = try? MasterClient.ask("reload", configPath: config.sourcePath, quiet: true),
+            answer.hasPrefix("applied")
+        {
+            print("the daemon (pid \(pid)) reloaded")
+            return true
         }
         if kill(pid, SIGHUP) == 0 {
             print("the daemon (pid \(pid)) is reloading")
-        } else {
-            StandardError.write("postern \(command): cannot signal pid \(pid): \(String(cString: strerror(errno)))\n")
+            return true
         }
+        StandardError.write(
+            "postern \(command): the daemon (pid \(pid)) was not told: \(String(cString: strerror(errno))) (run it as root or as a member of QueueAdminGroup)\n"
+        )
+        return false
     }
 }
 

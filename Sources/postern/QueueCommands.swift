@@ -47,8 +47,15 @@ enum QueueClient {
             lastError = errno
         }
         guard fd >= 0 else {
-            StandardError.write(
-                "postern: cannot reach the queue in \(config.runDirectory): \(String(cString: strerror(lastError)))\n")
+            if lastError == ENOENT || lastError == ECONNREFUSED {
+                StandardError.write(
+                    "postern: the mail daemon is not running (nothing listens in \(config.runDirectory)); the queue cannot be read\n"
+                )
+            } else {
+                StandardError.write(
+                    "postern: cannot reach the queue in \(config.runDirectory): \(String(cString: strerror(lastError)))\n"
+                )
+            }
             throw ExitCode(1)
         }
         defer { close(fd) }

@@ -107,6 +107,7 @@ final class FrameCodecTests: XCTestCase {
                     ], tls: .verify)),
             .route(RouteAnswer(outcome: .permanent, text: "5.1.10 null MX")),
             .submitSocket,
+            .reopenLog,
             .explainAddress(address: "alice"),
             .addressExplanation(["alice@example.test: alias of", "  bob@example.test: local user bob"]),
         ]

@@ -103,12 +103,18 @@ final class QueueMachineControlTests: XCTestCase {
     func testThePublicSocketIsRestricted() {
         var q = QueueHarness(
             settings: QueueSettings(hostname: "mx.example.test", restrictMailq: true, restrictQrun: true))
-        XCTAssertEqual(q.control("list", access: .everyone), ["answer: error: permission denied (restrictmailq)\n"])
-        XCTAssertEqual(q.control("count", access: .everyone), ["answer: error: permission denied (restrictmailq)\n"])
-        XCTAssertEqual(q.control("flush", access: .everyone), ["answer: error: permission denied (restrictqrun)\n"])
+        // Each refusal is logged with who asked.
+        func refused(_ verb: String, _ why: String) -> [String] {
+            [
+                "log warning: control: refused \(verb) by uid=0, pid=42 (\(why))",
+                "answer: error: permission denied (\(why))\n",
+            ]
+        }
+        XCTAssertEqual(q.control("list", access: .everyone), refused("list", "restrictmailq"))
+        XCTAssertEqual(q.control("count", access: .everyone), refused("count", "restrictmailq"))
+        XCTAssertEqual(q.control("flush", access: .everyone), refused("flush", "restrictqrun"))
         XCTAssertEqual(
-            q.control("hold 000000000001", access: .everyone),
-            ["answer: error: permission denied (queue administrators only)\n"])
+            q.control("hold 000000000001", access: .everyone), refused("hold", "queue administrators only"))
         var open = QueueHarness()
         XCTAssertEqual(open.control("list", access: .everyone), ["answer: Mail queue is empty\n"])
         XCTAssertEqual(

@@ -117,7 +117,7 @@ func checkFields(_ message: IPCMessage) {
         lines.forEach(field)
     case .attachPeer, .ready, .userDatabase, .shutdown, .accepted, .discarded, .openMessage, .messageOpened,
         .committed, .abortMessage, .authMechanisms, .authAbort, .ping, .pong, .spoolSpace, .controlSocket,
-        .submitSocket:
+        .submitSocket, .reopenLog:
         break
     }
 }

@@ -13,6 +13,21 @@ enum QueueCommand: Equatable {
     case delete(QueueID)
     case invalid(String)
 
+    /// The command's name, for the log.
+    var verb: String {
+        switch self {
+        case .list: return "list"
+        case .count: return "count"
+        case .show: return "show"
+        case .flush: return "flush"
+        case .flushWhere: return "flush-where"
+        case .hold: return "hold"
+        case .release: return "release"
+        case .delete: return "delete"
+        case .invalid: return "an invalid command"
+        }
+    }
+
     static let usage =
         "list | count | show ID | flush [ID] | flush-where id:S|rcpt:S|from:S... | hold ID | release ID | delete ID"
 

@@ -16,11 +16,11 @@ extension QueueMachine {
         case (.invalid(let reason), _):
             return "error: \(reason)\n"
         case (.list, .everyone) where settings.restrictMailq, (.count, .everyone) where settings.restrictMailq:
-            return "error: permission denied (restrictmailq)\n"
+            return refuse(command, who: who, why: "restrictmailq", &actions)
         case (.flush, .everyone) where settings.restrictQrun, (.flushWhere, .everyone) where settings.restrictQrun:
-            return "error: permission denied (restrictqrun)\n"
+            return refuse(command, who: who, why: "restrictqrun", &actions)
         case (.show, .everyone), (.hold, .everyone), (.release, .everyone), (.delete, .everyone):
-            return "error: permission denied (queue administrators only)\n"
+            return refuse(command, who: who, why: "queue administrators only", &actions)
         case (.list, _):
             return QueueListing.mailq(
                 messages.values.sorted { $0.arrival < $1.arrival }, inFlight: Set(inFlight.keys))
@@ -74,5 +74,12 @@ extension QueueMachine {
             actions.append(.log(.info("control: deleted by \(who), no notice sent", id)))
             return "\(id) deleted\n"
         }
+    }
+
+    /// A command the public socket may not run: answered, and logged with
+    /// who asked (an administrator reviewing the log sees the attempts).
+    private func refuse(_ command: QueueCommand, who: String, why: String, _ actions: inout [QueueAction]) -> String {
+        actions.append(.log(.warning("control: refused \(command.verb) by \(who) (\(why))")))
+        return "error: permission denied (\(why))\n"
     }
 }
