@@ -1,4 +1,5 @@
 import Glibc
+import PosternCore
 
 /// The drop directory as submit sees it: its root (it is chrooted there).
 /// Anyone may create files in it (mode 1733) but nobody else may list it,
@@ -110,14 +111,8 @@ struct DropDirectory {
     /// a link); names that are not ours are listed with uid 0 and not
     /// ready, for the caller to judge.
     func scan() -> [Entry] {
-        guard let dir = opendir(path) else { return [] }
-        defer { closedir(dir) }
         var entries: [Entry] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            guard name != ".", name != ".." else { continue }
+        for name in DirectoryListing.names(path) {
             var info = stat()
             guard lstat(full(name), &info) == 0 else { continue }
             entries.append(

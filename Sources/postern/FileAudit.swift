@@ -24,7 +24,7 @@ enum FileAudit {
         audit(config.security.saslDbFile, .secret)
         if let key = config.security.tlsKeyFile { audit(key, .secret, followLinks: true) }
         audit(config.smrshDirectory, .program, followLinks: true)
-        for entry in directoryEntries(config.smrshDirectory) {
+        for entry in DirectoryListing.names(config.smrshDirectory) {
             // root's links are followed by smrsh: judge what they point to too.
             audit(config.smrshDirectory + "/" + entry, .program)
             audit(config.smrshDirectory + "/" + entry, .program, followLinks: true)
@@ -45,18 +45,5 @@ enum FileAudit {
                 return nil
             } ?? []
         }
-    }
-
-    private static func directoryEntries(_ path: String) -> [String] {
-        guard let dir = opendir(path) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
     }
 }

@@ -59,11 +59,21 @@ enum QueueClient {
             throw ExitCode(1)
         }
         defer { close(fd) }
-        let request = Array((line + "\n").utf8)
-        guard write(fd, request, request.count) == request.count else {
+        guard let text = exchange(line, on: fd) else {
             StandardError.write("postern: cannot send the command: \(String(cString: strerror(errno)))\n")
             throw ExitCode(1)
         }
+        if text.hasPrefix("error:") {
+            StandardError.write("postern: " + text)
+            throw ExitCode(1)
+        }
+        print(text, terminator: "")
+    }
+
+    /// One command line sent, the whole answer read (the server closes).
+    static func exchange(_ line: String, on fd: Int32) -> String? {
+        let request = Array((line + "\n").utf8)
+        guard write(fd, request, request.count) == request.count else { return nil }
         var answer: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
@@ -71,12 +81,7 @@ enum QueueClient {
             if n <= 0 { break }
             answer.append(contentsOf: buffer[0..<n])
         }
-        let text = String(decoding: answer, as: UTF8.self)
-        if text.hasPrefix("error:") {
-            StandardError.write("postern: " + text)
-            throw ExitCode(1)
-        }
-        print(text, terminator: "")
+        return String(decoding: answer, as: UTF8.self)
     }
 
     static func connectUnix(_ path: String) -> Int32 {

@@ -28,19 +28,10 @@ enum MasterClient {
             throw ExitCode(why == EACCES ? 4 : 1)
         }
         defer { close(fd) }
-        let request = Array((line + "\n").utf8)
-        guard write(fd, request, request.count) == request.count else {
+        guard let text = QueueClient.exchange(line, on: fd) else {
             say("postern: cannot send the command: \(String(cString: strerror(errno)))\n")
             throw ExitCode(1)
         }
-        var answer: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = read(fd, &buffer, buffer.count)
-            if n <= 0 { break }
-            answer += buffer.prefix(n)
-        }
-        let text = String(decoding: answer, as: UTF8.self)
         if text.hasPrefix("error:") {
             say("postern: " + text)
             throw ExitCode(1)

@@ -57,6 +57,18 @@ def ensure_user(name: str) -> pwd.struct_passwd:
     return pwd.getpwnam(name)
 
 
+def as_user(name: str):
+    """A preexec_fn that makes a subprocess the test user `name` (its own
+    group, no supplementary groups)."""
+    pw = pwd.getpwnam(name)
+
+    def become():
+        os.setgroups([])
+        os.setgid(pw.pw_gid)
+        os.setuid(pw.pw_uid)
+    return become
+
+
 # ---------------------------------------------------------------------- /proc
 
 

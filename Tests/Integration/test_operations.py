@@ -18,21 +18,13 @@ import time
 
 import pytest
 
-from daemon import Daemon, ensure_user, make_message, status, unique_token, wait_until
+from daemon import as_user, ensure_user, make_message, status, unique_token, wait_until
 from smtp_client import set_options
 
 
 def run(d, postern_bin, *args, user: str | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
-    preexec = None
-    if user:
-        pw = pwd.getpwnam(user)
-
-        def preexec():
-            os.setgroups([])
-            os.setgid(pw.pw_gid)
-            os.setuid(pw.pw_uid)
     return subprocess.run([str(postern_bin), *args, "--config", str(d.jail.config)], capture_output=True, text=True,
-                          timeout=timeout, preexec_fn=preexec)
+                          timeout=timeout, preexec_fn=as_user(user) if user else None)
 
 
 def test_version(postern_bin):
@@ -135,26 +127,24 @@ def test_the_log_file_is_reopened_after_a_rotation(start_daemon, postern_bin, ho
 
 def test_logs_that_go_nowhere_are_announced(start_daemon, postern_bin):
     d = start_daemon(start=False)
+    def stderr_of_a_short_run(*flags: str) -> str:
+        p = subprocess.Popen([str(postern_bin), "daemon", *flags, "--config", str(d.jail.config)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            time.sleep(1.5)
+        finally:
+            os.killpg(p.pid, signal.SIGTERM)
+            _, err = p.communicate(timeout=20)
+        return err
+
     # Under -d with a LogFile: said on stderr.
     set_options(d.jail.config, {"LogFile": str(d.jail.log_file)})
-    p = subprocess.Popen([str(postern_bin), "daemon", "-d", "--config", str(d.jail.config)], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        time.sleep(1.5)
-    finally:
-        os.killpg(p.pid, signal.SIGTERM)
-        _, err = p.communicate(timeout=20)
+    err = stderr_of_a_short_run("-d")
     assert "LogFile" in err and "is not written" in err, err
     if os.path.exists("/dev/log"):
         return
     set_options(d.jail.config, {"LogFile": "syslog"})
-    p = subprocess.Popen([str(postern_bin), "daemon", "--config", str(d.jail.config)], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        time.sleep(1.5)
-    finally:
-        os.killpg(p.pid, signal.SIGTERM)
-        _, err = p.communicate(timeout=20)
+    err = stderr_of_a_short_run()
     assert "nothing will be logged" in err, err
 
 

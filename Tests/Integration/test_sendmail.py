@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from daemon import TEST_USERS, ensure_user, status, unique_token, wait_until
+from daemon import TEST_USERS, as_user, ensure_user, status, unique_token, wait_until
 from smtp_client import fresh_daemon, set_options
 
 ALIASES = "team: pt-alice, pt-bob\nfar: someone@remote.test\n"
@@ -47,16 +47,8 @@ def sendmail(d, postern_bin, args, message: bytes, user: str | None = None, argv
     else:
         command = [str(postern_bin), "sendmail"] + list(args)
     env = {"PATH": "/usr/bin:/bin", "POSTERN_CONFIG": str(d.jail.config)}
-    preexec = None
-    if user:
-        pw = pwd.getpwnam(user)
-
-        def preexec():
-            os.setgroups([])
-            os.setgid(pw.pw_gid)
-            os.setuid(pw.pw_uid)
     return subprocess.run(command, input=message, capture_output=True, env=env, timeout=timeout,
-                          preexec_fn=preexec)
+                          preexec_fn=as_user(user) if user else None)
 
 
 def msg(token: str, headers: str = "Subject: test\n") -> bytes:
