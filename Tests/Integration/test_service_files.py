@@ -285,7 +285,9 @@ def test_logrotate_debug_accepts_snippet(unit, tmp_path):
 def test_logrotate_rotates_a_running_daemons_log(start_daemon, postern_bin, tmp_path):
     """A real rotation: the file is renamed, a new one made root 0640, the
     master signalled through the pid file (SIGUSR1: reopen the LogFile), and
-    the daemon keeps serving."""
+    the daemon keeps serving, now into the new file."""
+    from daemon import wait_until
+
     tool = logrotate()
     d = start_daemon()
     j = d.jail
@@ -303,6 +305,10 @@ def test_logrotate_rotates_a_running_daemons_log(start_daemon, postern_bin, tmp_
     assert rotated.exists() and "queued" in rotated.read_text()
     st = os.lstat(j.log_file)
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, 0, 0o640)
+    # The postrotate script's SIGUSR1 reached the master, which reopened the
+    # LogFile and handed the new one to its children.
+    wait_until(lambda: "log file reopened" in j.log_file.read_text(), 5, what="the master to reopen its LogFile")
     d.assert_running()
     d.deliver_and_wait("pt-alice")
+    wait_until(lambda: "status=sent" in j.log_file.read_text(), 5, what="the queue to log in the new file")
     assert d.stop() == 0
