@@ -71,13 +71,18 @@ extension Master {
             let pid = record.pid
             return MasterStatus.Child(
                 role: manifest.role.rawValue, pid: pid, user: pid.map(Self.user(of:)) ?? "-",
-                root: pid.map(Self.root(of:)) ?? "-", uptime: pid.map { _ in now - record.startedWall },
+                root: pid.map { Self.root(of: $0) ?? configuredRoot(manifest) } ?? "-", uptime: pid.map { _ in now - record.startedWall },
                 restarts: record.restarts, lastExit: record.lastExit, state: state)
         }
         return MasterStatus(
             version: PosternVersion.current, masterPID: getpid(), uptime: now - startedWall, configPath: configPath,
             configLoaded: RFC5322Date.format(epochSeconds: Int64(loadedWall)),
             listening: listenFDs.map { $0.0.description }, children: children, shuttingDown: shuttingDown)
+    }
+
+    /// The root the manifest names, marked as such: what it should be.
+    private func configuredRoot(_ manifest: RoleManifest) -> String {
+        (manifest.root.path(in: config) ?? "/") + "(configured)"
     }
 
     /// The real uid's name, from /proc/PID/status.
@@ -90,10 +95,12 @@ extension Master {
         return String(cString: name)
     }
 
-    static func root(of pid: pid_t) -> String {
+    /// Nil when /proc does not say (reading another user's root needs
+    /// CAP_SYS_PTRACE, which the systemd unit does not grant).
+    static func root(of pid: pid_t) -> String? {
         var buffer = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/\(pid)/root", &buffer, buffer.count - 1)
-        guard n > 0 else { return "?" }
+        guard n > 0 else { return nil }
         return String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
