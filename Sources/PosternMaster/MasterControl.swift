@@ -71,7 +71,8 @@ extension Master {
             let pid = record.pid
             return MasterStatus.Child(
                 role: manifest.role.rawValue, pid: pid, user: pid.map(Self.user(of:)) ?? "-",
-                root: pid.map { Self.root(of: $0) ?? configuredRoot(manifest) } ?? "-", uptime: pid.map { _ in now - record.startedWall },
+                root: pid.map { Self.root(of: $0) ?? configuredRoot(manifest) } ?? "-",
+                uptime: pid.map { _ in now - record.startedWall },
                 restarts: record.restarts, lastExit: record.lastExit, state: state)
         }
         return MasterStatus(
