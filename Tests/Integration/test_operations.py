@@ -207,3 +207,22 @@ def test_check_audits_every_file_the_daemon_trusts(jail, postern_bin):
     ]
     for line in expected:
         assert line in err, f"missing {line!r} in:\n{err}"
+
+
+def test_setup_jail_check_audits_trusted_files_beyond_the_manifest(jail):
+    j = jail()
+    ensure_user("pt-bob")
+    assert j.check().returncode == 0
+    (j.config_dir / "mailertable").write_text("x.test error:5.7.1:550 no\n")
+    os.chmod(j.config_dir / "mailertable", 0o666)
+    (j.config_dir / "sasldb2").write_bytes(b"")
+    os.chmod(j.config_dir / "sasldb2", 0o644)
+    program = j.smrsh_dir / "vacation"
+    program.write_text("#!/bin/sh\n")
+    shutil.chown(program, "pt-bob")
+    result = j.check()
+    assert result.returncode == 1
+    out = result.stdout + result.stderr
+    assert f"{j.config_dir}/mailertable: mode 0666 is writable by group or others" in out, out
+    assert f"{j.config_dir}/sasldb2: mode 0644 is readable by others" in out, out
+    assert f"{program}: owner pt-bob, expected root" in out, out
