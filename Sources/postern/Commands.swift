@@ -9,7 +9,7 @@ struct PosternCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "postern",
         abstract: "A privilege-separated mail transfer agent.",
-        subcommands: [Daemon.self, Check.self, Queue.self, Mailq.self, Newaliases.self])
+        subcommands: [Daemon.self, Check.self, Queue.self, Mailq.self, Newaliases.self, LogReviewCommand.self])
 }
 
 struct ConfigOption: ParsableArguments {
