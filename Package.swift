@@ -24,6 +24,7 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSASL", pkgConfig: "libsasl2", providers: [.apt(["libsasl2-dev"])]),
         // What Swift cannot call: CMSG macros, variadic prctl/syslog, setres*id.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CShims"),
         // Seeding Cyrus SASL's nonces from getrandom: C with one slot table,
         // so a real .c file (a header-only static would be copied per caller).
@@ -49,22 +50,27 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ], swiftSettings: swift6),
         .target(
-            name: "PosternPrivilege", dependencies: ["PosternCore", "PosternIPC", "CShims", "CCap"], swiftSettings: swift6),
+            name: "PosternPrivilege", dependencies: ["PosternCore", "PosternIPC", "CShims", "CCap"],
+            swiftSettings: swift6),
         .target(name: "SMTPProtocol", dependencies: ["MailVocabulary"], swiftSettings: swift6),
         // The sendmail command's logic (pure): arguments, the message on stdin, headers, drop files.
         .target(name: "LocalSubmission", dependencies: ["MailVocabulary"], swiftSettings: swift6),
         // The aliases map: read by the lookup (RCPT) and by local delivery.
         .target(name: "PosternAliases", dependencies: ["PosternCore"], swiftSettings: swift6),
+        // `postern log`: the log review's parser, counts, report and trace (pure).
+        .target(name: "LogReview", swiftSettings: swift6),
 
         .target(
             name: "PosternMaster", dependencies: ["PosternCore", "PosternIPC", "PosternPrivilege", "CShims"],
             swiftSettings: swift6),
-        .target(name: "PosternListener", dependencies: [
-            "PosternCore", "PosternIPC", "PosternPrivilege", "SMTPProtocol", "CShims", "COpenSSL", "OpenSSLSupport",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-        ], swiftSettings: swift6),
+        .target(
+            name: "PosternListener",
+            dependencies: [
+                "PosternCore", "PosternIPC", "PosternPrivilege", "SMTPProtocol", "CShims", "COpenSSL", "OpenSSLSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ], swiftSettings: swift6),
         .target(
             name: "PosternLookup",
             dependencies: [
@@ -77,9 +83,11 @@ let package = Package(
                 "PosternCore", "PosternIPC", "PosternPrivilege", "CShims",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ], swiftSettings: swift6),
-        .target(name: "PosternLocal", dependencies: [
-            "PosternCore", "PosternIPC", "PosternPrivilege", "PosternAliases", "CShims",
-        ], swiftSettings: swift6),
+        .target(
+            name: "PosternLocal",
+            dependencies: [
+                "PosternCore", "PosternIPC", "PosternPrivilege", "PosternAliases", "CShims",
+            ], swiftSettings: swift6),
         .target(
             name: "PosternRelay",
             dependencies: [
@@ -91,27 +99,45 @@ let package = Package(
                 "PosternCore", "PosternIPC", "PosternPrivilege", "SMTPProtocol", "LocalSubmission", "PosternListener",
                 "CShims", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ], swiftSettings: swift6),
-        .executableTarget(name: "postern", dependencies: [
-            "PosternCore", "PosternMaster", "PosternListener", "PosternLookup",
-            "PosternQueue", "PosternLocal", "PosternRelay", "PosternSubmit", "LocalSubmission", "PosternIPC",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], swiftSettings: swift6),
+        .executableTarget(
+            name: "postern",
+            dependencies: [
+                "PosternCore", "PosternMaster", "PosternListener", "PosternLookup",
+                "PosternQueue", "PosternLocal", "PosternRelay", "PosternSubmit", "LocalSubmission", "PosternIPC",
+                "LogReview", "CZlib",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ], swiftSettings: swift6),
 
         .testTarget(name: "PosternCoreTests", dependencies: ["PosternCore"]),
+        .testTarget(name: "LogReviewTests", dependencies: ["LogReview", "PosternCore"], swiftSettings: swift6),
         .testTarget(name: "LocalSubmissionTests", dependencies: ["LocalSubmission"]),
         .testTarget(name: "PosternSubmitTests", dependencies: ["PosternSubmit", "LocalSubmission", "PosternCore"]),
-        .testTarget(name: "PosternIPCTests", dependencies: ["PosternIPC", "PosternCore", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        .testTarget(
+            name: "PosternIPCTests",
+            dependencies: ["PosternIPC", "PosternCore", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "PosternCore"]),
         .testTarget(name: "PosternLocalTests", dependencies: ["PosternLocal", "PosternCore", "PosternIPC"]),
-        .testTarget(name: "PosternListenerTests", dependencies: ["PosternListener", "COpenSSL", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
+        .testTarget(
+            name: "PosternListenerTests",
+            dependencies: [
+                "PosternListener", "COpenSSL", .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
         .testTarget(name: "PosternLookupTests", dependencies: ["PosternLookup", "PosternIPC"]),
         .testTarget(name: "PosternQueueTests", dependencies: ["PosternQueue", "PosternCore", "PosternIPC"]),
         .testTarget(name: "PosternAliasesTests", dependencies: ["PosternAliases", "PosternCore"]),
-        .testTarget(name: "PosternRelayTests", dependencies: ["PosternRelay", "PosternCore", "SMTPProtocol", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
-        .testTarget(name: "PosternMasterTests", dependencies: [
-            "PosternMaster", "PosternCore", "PosternIPC", "PosternListener", "PosternLookup", "PosternQueue",
-            "PosternLocal", "PosternRelay", "PosternSubmit", "CShims",
-        ]),
+        .testTarget(
+            name: "PosternRelayTests",
+            dependencies: [
+                "PosternRelay", "PosternCore", "SMTPProtocol",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]),
+        .testTarget(
+            name: "PosternMasterTests",
+            dependencies: [
+                "PosternMaster", "PosternCore", "PosternIPC", "PosternListener", "PosternLookup", "PosternQueue",
+                "PosternLocal", "PosternRelay", "PosternSubmit", "CShims",
+            ]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -8,7 +8,7 @@ export POSTERN_ROOT
 
 # What the build needs from Debian (Package.swift's system libraries).
 # shellcheck disable=SC2034  # used by the scripts that source this file
-BUILD_PACKAGES=(libssl-dev libsasl2-dev libsasl2-modules libsasl2-modules-db libcap-dev pkg-config openssl)
+BUILD_PACKAGES=(libssl-dev libsasl2-dev libsasl2-modules libsasl2-modules-db libcap-dev zlib1g-dev pkg-config openssl)
 
 say() { printf '%s: %s\n' "${PROG:-postern}" "$*" >&2; }
 die() { say "$*"; exit 2; }

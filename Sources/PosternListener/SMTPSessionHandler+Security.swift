@@ -128,6 +128,7 @@ extension SMTPSessionHandler {
             advance { $0.authenticationStep(step) }
         case .failure(let reply):
             authExchange = nil
+            rejectionLogged = reply
             logger.info("authentication failed, client=\(client.address), mechanism=\(authMechanism): \(reply.code)")
             let failures = server.recordAuthFailure(client.address)
             let delay = Int64(min(failures, Self.maxFailureDelay))

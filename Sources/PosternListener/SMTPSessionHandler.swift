@@ -55,6 +55,12 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var output: [UInt8] = []
     private var closing = false
     private var timer: Scheduled<Void>?
+    /// A refusal already logged with its cause (the lookup's MAIL, RCPT or
+    /// connect verdict, an AUTH failure): its reply is not logged again.
+    var rejectionLogged: SMTPReply?
+    /// The greeting was a refusal: the 503 each later command gets is not
+    /// logged (one `reject:` line per refused client, as for the others).
+    private var refusedAtConnect = false
     /// The channel starts with autoRead off (SMTPServer).
     private var readPaused = true
 
@@ -132,6 +138,13 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             maxAuthFailures: config.security.authMaxFailures, tlsDescription: tlsInfo?.description,
             masquerader: server.masquerader)
         var m = SMTPServerStateMachine(settings: settings, clientAddress: client.address)
+        if verdict.action == .reject {
+            logger.info(
+                "reject: CONNECT from \(client.address): \(verdict.status.code) \(verdict.status.enhanced) \(verdict.status.text)"
+            )
+            rejectionLogged = verdict.status
+            refusedAtConnect = true
+        }
         var actions = m.start(rejection: verdict.action == .reject ? verdict.status : nil)
         if !earlyInput.isEmpty {
             actions += m.receive(earlyInput)
@@ -230,6 +243,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         for action in actions {
             switch action {
             case .reply(let reply):
+                logRefusal(reply)
                 output.append(contentsOf: reply.rendered)
             case .checkSender(let address, let size):
                 checkSender(address, declaredSize: size)
@@ -268,6 +282,19 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             resumeReading(context)
         }
         if !closing { armTimer(seconds: m.currentTimeout) }
+    }
+
+    /// A 4xx or 5xx the session answers on its own (protocol errors, bare
+    /// line endings, size, too many errors, timeouts) gets a `reject: SMTP`
+    /// line, so that `postern log` can count every refusal a client saw.
+    private func logRefusal(_ reply: SMTPReply) {
+        guard reply.code >= 400 else { return }
+        if let logged = rejectionLogged, logged == reply {
+            rejectionLogged = nil
+            return
+        }
+        guard !refusedAtConnect else { return }
+        logger.info("reject: SMTP from \(client.address): \(reply.code) \(reply.enhanced) \(reply.text)")
     }
 
     private func flush() {
@@ -331,6 +358,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         case .success(.discarded): verdict = .discard
         case .success(.rejected(let s)):
             verdict = .reject(s)
+            rejectionLogged = s
             logger.info("reject: MAIL from \(client.address): \(s.code) \(s.enhanced) \(s.text)")
         default: verdict = .reject(Self.temporaryFailure("lookup"))
         }
@@ -353,6 +381,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         case .success(.discarded): verdict = .discard
         case .success(.rejected(let s)):
             verdict = .reject(s)
+            rejectionLogged = s
             logger.info("reject: RCPT from \(client.address): \(s.code) \(s.enhanced) \(s.text)")
         default: verdict = .reject(Self.temporaryFailure("lookup"))
         }
@@ -441,7 +470,10 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         ask(.queue, .commitMessage(request)) { [self] result in
             let outcome: Result<Void, SMTPReply>
             switch result.map(\.message) {
-            case .success(.committed(let cid)) where cid == id: outcome = .success(())
+            case .success(.committed(let cid)) where cid == id:
+                // The listener's line about the message: who sent it, under the queue id.
+                logger.info("accepted, client=\(client.address), helo=<\(message.helo)>", metadata: ["qid": "\(id)"])
+                outcome = .success(())
             case .success(.rejected(let s)): outcome = .failure(s)
             default: outcome = .failure(Self.temporaryFailure("queue"))
             }

@@ -115,6 +115,9 @@ final class LocalService: @unchecked Sendable {
         }
         collector.add(settled)
         for (user, recipients) in byUser {
+            // local's line about the message (`postern log --trace`): which worker has it.
+            logger.info(
+                "delivery by the worker of \(user), nrcpt=\(recipients.count)", metadata: ["qid": "\(job.queueID)"])
             let part = DeliveryJob(
                 queueID: job.queueID, sender: job.sender, arrival: job.arrival, recipients: recipients)
             pool.deliver(part, user: user, messageFD: fd) { outcomes in collector.add(outcomes) }

@@ -12,6 +12,7 @@ struct PosternCommand: ParsableCommand {
         version: "postern \(PosternVersion.current)",
         subcommands: [
             Daemon.self, Check.self, Status.self, Reload.self, Stop.self, Queue.self, Mailq.self, Newaliases.self,
+            LogReviewCommand.self,
         ])
 }
 
