@@ -472,7 +472,9 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             switch result.map(\.message) {
             case .success(.committed(let cid)) where cid == id:
                 // The listener's line about the message: who sent it, under the queue id.
-                logger.info("accepted, client=\(client.address), helo=<\(message.helo)>", metadata: ["qid": "\(id)"])
+                let messageID = message.messageID.map { ", message-id=\($0)" } ?? ""
+                logger.info(
+                    "accepted, client=\(client.address), helo=<\(message.helo)>\(messageID)", metadata: ["qid": "\(id)"])
                 outcome = .success(())
             case .success(.rejected(let s)): outcome = .failure(s)
             default: outcome = .failure(Self.temporaryFailure("queue"))

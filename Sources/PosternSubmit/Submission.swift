@@ -25,6 +25,8 @@ struct Submission: Equatable, Sendable {
     var envelopeID: String?
     var bodyType: MessageBodyType?
     var logTag: String?
+    /// The message's Message-ID (its own, or the one added), for the log.
+    var messageID: String?
     /// The header section (with what was added) and the body, CR LF.
     var message: [UInt8]
 
@@ -97,6 +99,7 @@ struct SubmissionBuilder {
             return .failure(SMTPReply(code: 554, enhanced: "5.4.6", text: "Too many hops (\(hops))"))
         }
         var added: [[UInt8]] = []
+        var messageID = header.fields(named: "Message-ID").first.flatMap { Self.loggable($0.unfoldedValue) }
         for field in header.missingOriginatorFields {
             switch field {
             case .from:
@@ -104,7 +107,10 @@ struct SubmissionBuilder {
                     OriginatorFields.from(
                         fullName: drop.fullName ?? submitter.fullName, address: sender.isEmpty ? own : sender))
             case .date: added.append(OriginatorFields.date(secondsSince1970: now, utcOffsetSeconds: utcOffset))
-            case .messageID: added.append(OriginatorFields.messageID(random: random, secondsSince1970: now, host: host))
+            case .messageID:
+                let line = OriginatorFields.messageID(random: random, secondsSince1970: now, host: host)
+                added.append(line)
+                messageID = Self.loggable(line.dropFirst("Message-ID:".utf8.count))
             }
         }
         var section = header.removingBlindCopies.assembled(adding: added)
@@ -114,6 +120,18 @@ struct SubmissionBuilder {
             Submission(
                 submitter: submitter, sender: envelopeSender, recipients: recipients, notify: drop.notify ?? [],
                 ret: drop.ret, envelopeID: drop.envelopeID, bodyType: drop.bodyType, logTag: drop.logTag,
+                messageID: messageID,
                 message: warnings.joined() + section + body))
+    }
+
+    /// Printable ASCII without blanks (at most 250 octets), trimmed: what
+    /// may go into a log line as one word.
+    static func loggable(_ value: some Collection<UInt8>) -> String? {
+        let trimmed = value.drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }.reversed()
+            .drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }.reversed()
+        guard !trimmed.isEmpty, trimmed.count <= 250, trimmed.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            return nil
+        }
+        return String(decoding: trimmed, as: UTF8.self)
     }
 }

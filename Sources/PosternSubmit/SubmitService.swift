@@ -207,7 +207,7 @@ final class SubmitService: Sendable {
         switch store(submission, recipients: recipients, config: config, timeout: timeout) {
         case .success(let id):
             logger.info(
-                "\(id): local submission, uid=\(uid) (\(account.login)), from=<\(submission.sender)>, nrcpt=\(recipients.count)\(submission.logTag.map { ", tag=\($0)" } ?? "")"
+                "\(id): local submission, uid=\(uid) (\(account.login)), from=<\(submission.sender)>, nrcpt=\(recipients.count)\(submission.logTag.map { ", tag=\($0)" } ?? "")\(submission.messageID.map { ", message-id=\($0)" } ?? "")"
             )
             return PickupAnswer(reply: SubmitReplies.queued(id).adding(refusedLines), removeFile: true)
         case .failure(let reply):

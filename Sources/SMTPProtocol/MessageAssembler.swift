@@ -67,6 +67,9 @@ struct MessageAssembler: Sendable {
     private var fieldCount = 0
     private var sawDate = false
     private var sawMessageID = false
+    /// The message's own Message-ID (its field's first line, trimmed), for
+    /// the log line that lets `postern log --trace` find it.
+    private var foundMessageID: String?
 
     init(
         limits: Limits, date: String?, messageID: String?, warnings: [String] = [], masquerader: Masquerader? = nil
@@ -218,6 +221,7 @@ struct MessageAssembler: Sendable {
             sawDate = true
         } else if ASCII.equalsIgnoringCase(name, "MESSAGE-ID") {
             sawMessageID = true
+            if foundMessageID == nil { foundMessageID = Self.loggable(line[line.index(after: colon)...]) }
         }
         return .field
     }
@@ -231,6 +235,22 @@ struct MessageAssembler: Sendable {
         output.append(contentsOf: buffer)
         buffer = []
         inHeaderSection = false
+    }
+
+    /// The Message-ID as the message has it, or as it was added; nil when
+    /// neither (a value that is not plain printable text is not logged).
+    var loggedMessageID: String? {
+        sawMessageID ? foundMessageID : messageID
+    }
+
+    /// Printable ASCII without blanks, at most 250 octets: what may go
+    /// into a log line as one word.
+    private static func loggable(_ value: ArraySlice<UInt8>) -> String? {
+        let trimmed = value.drop(while: ASCII.isBlank).reversed().drop(while: ASCII.isBlank).reversed()
+        guard !trimmed.isEmpty, trimmed.count <= 250, trimmed.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            return nil
+        }
+        return String(decoding: trimmed, as: UTF8.self)
     }
 
     private func addedHeaders() -> [UInt8] {

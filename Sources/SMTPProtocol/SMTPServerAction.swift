@@ -62,11 +62,14 @@ public struct AcceptedMessage: Equatable, Sendable {
     /// RFC 6531: the transaction declared SMTPUTF8 (relaying it needs a
     /// next hop that offers SMTPUTF8).
     public var smtputf8: Bool
+    /// The Message-ID the message has (or was given), for the log.
+    public var messageID: String?
 
     public init(
         sender: String, recipients: [AcceptedRecipient], helo: String, size: Int, body: MessageBodyType? = nil,
-        ret: DSNReturn? = nil, envid: String? = nil, smtputf8: Bool = false
+        ret: DSNReturn? = nil, envid: String? = nil, smtputf8: Bool = false, messageID: String? = nil
     ) {
+        self.messageID = messageID
         self.sender = sender
         self.recipients = recipients
         self.helo = helo

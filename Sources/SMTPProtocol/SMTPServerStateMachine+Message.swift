@@ -181,6 +181,7 @@ extension SMTPServerStateMachine {
                 AcceptedMessage(
                     sender: transaction.sender.address, recipients: transaction.recipients,
                     helo: greeting?.name ?? "", size: current.written, body: parameters.body, ret: parameters.ret,
-                    envid: parameters.envid, smtputf8: parameters.smtputf8)))
+                    envid: parameters.envid, smtputf8: parameters.smtputf8,
+                    messageID: current.assembler.loggedMessageID)))
     }
 }

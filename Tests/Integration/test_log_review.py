@@ -165,6 +165,18 @@ def test_trace_shows_the_listener_queue_and_local_lines(postern_bin, traffic):
     assert f"{notice}: to=<{ALICE}>, relay=local, status=sent" in result.stdout
 
 
+def test_trace_by_message_id(postern_bin, traffic):
+    d, _, _ = traffic
+    # make_message gives every message <TOKEN@client.test>; the first one's:
+    accepted = [line for line in d.log().splitlines() if "postern/listener[" in line and ": accepted, client=" in line]
+    message_id = accepted[0].split("message-id=")[1].split()[0]
+    assert message_id.startswith("<") and message_id.endswith("@client.test>"), accepted[0]
+    result = postern_log(postern_bin, "--trace", message_id, "--json", str(d.log_path))
+    assert result.returncode == 0, result.stderr
+    processes = {line["process"] for line in json.loads(result.stdout)}
+    assert {"listener", "queue", "local"} <= processes, result.stdout
+
+
 def test_a_forged_record_counts_nothing(postern_bin, traffic):
     d, _, _ = traffic
     log = d.log()
