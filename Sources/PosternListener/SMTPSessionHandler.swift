@@ -474,7 +474,8 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
                 // The listener's line about the message: who sent it, under the queue id.
                 let messageID = message.messageID.map { ", message-id=\($0)" } ?? ""
                 logger.info(
-                    "accepted, client=\(client.address), helo=<\(message.helo)>\(messageID)", metadata: ["qid": "\(id)"])
+                    "accepted, client=\(client.address), helo=<\(message.helo)>\(messageID)", metadata: ["qid": "\(id)"]
+                )
                 outcome = .success(())
             case .success(.rejected(let s)): outcome = .failure(s)
             default: outcome = .failure(Self.temporaryFailure("queue"))
