@@ -2,6 +2,11 @@
 /// of one client address, and one client's connection rate over a sliding
 /// window (Sendmail's MaxDaemonChildren, ClientConn and ClientRate). Pure:
 /// the caller supplies the time and holds the lock.
+///
+/// An exempt client — this host itself, or one the access map trusts
+/// (`Connect:` OK or RELAY), as Postfix exempts `$mynetworks` — counts
+/// only toward the total: a local web application that opens fifty
+/// connections is not refused as if it were an attacker.
 struct ConnectionLimiter {
     enum Admission: Equatable {
         case admitted
@@ -30,8 +35,13 @@ struct ConnectionLimiter {
         self.maxRatePerClient = maxRatePerClient
     }
 
-    mutating func admit(_ client: String, now: Double) -> Admission {
+    mutating func admit(_ client: String, now: Double, exempt: Bool = false) -> Admission {
         prune(now: now)
+        if exempt {
+            guard total < maxTotal else { return .tooManyConnections }
+            total += 1
+            return .admitted
+        }
         if maxRatePerClient > 0 {
             var times = recent[client, default: []].filter { now - $0 < window }
             if times.count >= maxRatePerClient {
@@ -48,9 +58,21 @@ struct ConnectionLimiter {
         return .admitted
     }
 
-    mutating func release(_ client: String) {
+    /// `exempt`: as it was admitted (or made so by `exempt(_:)`).
+    mutating func release(_ client: String, exempt: Bool = false) {
+        if exempt {
+            total = max(0, total - 1)
+            return
+        }
         guard let n = active[client] else { return }
         total -= 1
+        active[client] = n > 1 ? n - 1 : nil
+    }
+
+    /// A session admitted as an ordinary client turned out to be exempt
+    /// (the lookup's verdict): it no longer counts toward its client's.
+    mutating func exempt(_ client: String) {
+        guard let n = active[client] else { return }
         active[client] = n > 1 ? n - 1 : nil
     }
 

@@ -28,7 +28,13 @@ final class SMTPServer: Sendable {
         /// The spool's free bytes as the queue last told (it alone can
         /// see the spool); unknown until it does.
         var spoolFree = UInt64.max
+        /// Clients the lookup last called trusted (access map OK/RELAY):
+        /// exempt from the per-client limits from their next connection.
+        /// Bounded: forgotten wholesale past `maxTrustedClients`.
+        var trustedClients: Set<String> = []
     }
+
+    static let maxTrustedClients = 4_096
 
     /// Connections the kernel queues before the listener accepts them
     /// (capped by net.core.somaxconn).
@@ -169,11 +175,38 @@ final class SMTPServer: Sendable {
     }
 
     /// Takes a session slot for a client, within the connection limits.
-    func openSession(for client: String) -> ConnectionLimiter.Admission {
-        state.withLockedValue { $0.limiter.admit(client, now: MonotonicClock.now()) }
+    /// The admission, and whether the session is exempt from the
+    /// per-client limits: this host itself (127.0.0.1, ::1 — the other
+    /// loopback addresses are other clients to the tests and to a
+    /// container's neighbours), or a client the access map trusts.
+    func openSession(for client: String) -> (ConnectionLimiter.Admission, exempt: Bool) {
+        state.withLockedValue {
+            let exempt = client == "127.0.0.1" || client == "::1" || $0.trustedClients.contains(client)
+            return ($0.limiter.admit(client, now: MonotonicClock.now(), exempt: exempt), exempt)
+        }
     }
 
-    func closeSession(for client: String) { state.withLockedValue { $0.limiter.release(client) } }
+    /// The lookup's verdict: remembered for the client's next connections,
+    /// and a session admitted as an ordinary client that turns out trusted
+    /// stops counting toward its client's limits. Whether the session is
+    /// exempt now (a session admitted exempt stays so: the counts must
+    /// balance when it closes).
+    func learnTrust(of client: String, trusted: Bool, sessionExempt: Bool) -> Bool {
+        state.withLockedValue {
+            guard trusted else {
+                $0.trustedClients.remove(client)
+                return sessionExempt
+            }
+            if $0.trustedClients.count >= Self.maxTrustedClients { $0.trustedClients.removeAll() }
+            $0.trustedClients.insert(client)
+            if !sessionExempt { $0.limiter.exempt(client) }
+            return true
+        }
+    }
+
+    func closeSession(for client: String, exempt: Bool) {
+        state.withLockedValue { $0.limiter.release(client, exempt: exempt) }
+    }
 
     var sessionCount: Int { state.withLockedValue { $0.limiter.total } }
 

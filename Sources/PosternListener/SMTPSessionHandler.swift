@@ -46,6 +46,9 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var earlyInput: [UInt8] = []
     private static let maxEarlyInput = 4096
     private var admitted = false
+    /// Counted toward the total only (this host, or a client the access
+    /// map trusts): see `ConnectionLimiter`.
+    private var limitExempt = false
     private var discardAll = false
     private var discardCurrent = false
     private var spoolFD: Int32 = -1
@@ -78,7 +81,9 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         self.context = context
         client.address = context.remoteAddress?.ipAddress ?? "unknown"
         let config = server.config
-        switch server.openSession(for: client.address) {
+        let (admission, exempt) = server.openSession(for: client.address)
+        limitExempt = exempt
+        switch admission {
         case .admitted:
             admitted = true
         case .tooManyConnections:
@@ -110,6 +115,10 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             guard case .success(let frame) = result, case .clientVerdict(let verdict) = frame.message else {
                 refuse(context, "421 4.3.0 \(config.myHostname) Service temporarily unavailable")
                 return
+            }
+            if admitted {
+                limitExempt = server.learnTrust(
+                    of: client.address, trusted: verdict.trusted, sessionExempt: limitExempt)
             }
             withMechanisms { [self] mechanisms in
                 guard let context = self.context else { return }
@@ -168,7 +177,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         timer?.cancel()
         if admitted {
             admitted = false
-            server.closeSession(for: client.address)
+            server.closeSession(for: client.address, exempt: limitExempt)
             logger.info("disconnect from \(client.address)")
         }
         machine = nil

@@ -326,7 +326,8 @@ final class LookupState: @unchecked Sendable {
                 }
             }
         }
-        return ClientVerdict(action: .accept, status: none, mayRelay: decision.mayRelay, hostname: hostname ?? "")
+        return ClientVerdict(
+            action: .accept, status: none, mayRelay: decision.mayRelay, hostname: hostname ?? "", trusted: exempt)
     }
 
     /// The client's name, forward-confirmed (its PTR name must resolve back

@@ -41,4 +41,25 @@ final class ConnectionLimiterTests: XCTestCase {
         XCTAssertEqual(limiter.total, 0)
         XCTAssertEqual(limiter.admit("198.51.100.1", now: 0), .admitted)
     }
+
+    func testAnExemptClientCountsOnlyTowardTheTotal() {
+        var limiter = ConnectionLimiter(maxTotal: 5, maxPerClient: 2, maxRatePerClient: 2)
+        for _ in 0..<4 { XCTAssertEqual(limiter.admit("127.0.0.1", now: 0, exempt: true), .admitted) }
+        XCTAssertEqual(limiter.activeConnections(of: "127.0.0.1"), 0)
+        XCTAssertEqual(limiter.admit("10.0.0.1", now: 0), .admitted)
+        XCTAssertEqual(limiter.admit("127.0.0.1", now: 0, exempt: true), .tooManyConnections, "the total still holds")
+        limiter.release("127.0.0.1", exempt: true)
+        XCTAssertEqual(limiter.total, 4)
+    }
+
+    func testASessionFoundTrustedStopsCountingForItsClient() {
+        var limiter = ConnectionLimiter(maxTotal: 100, maxPerClient: 1, maxRatePerClient: 0)
+        XCTAssertEqual(limiter.admit("192.0.2.9", now: 0), .admitted)
+        limiter.exempt("192.0.2.9")
+        XCTAssertEqual(limiter.admit("192.0.2.9", now: 0), .admitted, "the trusted session no longer fills the slot")
+        limiter.release("192.0.2.9", exempt: true)
+        limiter.release("192.0.2.9")
+        XCTAssertEqual(limiter.total, 0)
+        XCTAssertEqual(limiter.activeConnections(of: "192.0.2.9"), 0)
+    }
 }

@@ -29,12 +29,16 @@ public struct ClientVerdict: Equatable, Sendable {
     public var status: SMTPReply
     public var mayRelay: Bool
     public var hostname: String
+    /// The access map trusts the client (`Connect:` OK or RELAY): it is
+    /// exempt from the per-client connection limits.
+    public var trusted: Bool
 
-    public init(action: Action, status: SMTPReply, mayRelay: Bool, hostname: String) {
+    public init(action: Action, status: SMTPReply, mayRelay: Bool, hostname: String, trusted: Bool = false) {
         self.action = action
         self.status = status
         self.mayRelay = mayRelay
         self.hostname = hostname
+        self.trusted = trusted
     }
 }
 
@@ -103,13 +107,15 @@ extension ClientVerdict: IPCPayload {
         w.write(status)
         w.bool(mayRelay)
         w.string(hostname)
+        w.bool(trusted)
     }
 
     public init(from r: inout ByteReader) throws(IPCDecodeError) {
         guard let action = Action(rawValue: try r.u8()) else { throw .badField("action") }
         let status = try r.read(SMTPReply.self)
         let mayRelay = try r.bool()
-        self.init(action: action, status: status, mayRelay: mayRelay, hostname: try r.read(.hostname))
+        let hostname = try r.read(.hostname)
+        self.init(action: action, status: status, mayRelay: mayRelay, hostname: hostname, trusted: try r.bool())
     }
 }
 
