@@ -205,4 +205,17 @@ struct SplitMix64: RandomNumberGenerator {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+
+    /// Found by fuzz_reply: 0xFF bytes decoded as U+FFFD made a 2,000-byte
+    /// line into 6,000 bytes of text.
+    func testInvalidUTF8StaysWithinTheLineLimit() throws {
+        var parser = SMTPReplyParser()
+        parser.append(Array("450 4.2.1 later".utf8) + [UInt8](repeating: 0xFF, count: 2000) + [0x0D, 0x0A])
+        let reply = try XCTUnwrap(try parser.nextReply())
+        XCTAssertLessThanOrEqual(reply.lines[0].utf8.count, 2048)
+        XCTAssertTrue(reply.lines[0].hasSuffix("???"))
+        var valid = SMTPReplyParser()
+        valid.append(Array("250 Grüße\r\n".utf8))
+        XCTAssertEqual(try valid.nextReply()?.lines, ["Grüße"])
+    }
 }

@@ -154,7 +154,7 @@ public struct SMTPReplyParser: Sendable {
         if let code, code != lineCode { throw .inconsistentCode(expected: code, found: lineCode) }
         guard lines.count < limits.maxLines else { throw .tooManyLines }
         code = lineCode
-        lines.append(String(decoding: line.dropFirst(4), as: UTF8.self))
+        lines.append(Self.text(line.dropFirst(4)))
         line.removeAll(keepingCapacity: true)
         guard isLast else { return nil }
         let reply = SMTPReply(code: lineCode, serverLines: lines)
@@ -162,5 +162,13 @@ public struct SMTPReplyParser: Sendable {
         lines = []
         replyLength = 0
         return reply
+    }
+
+    /// The line's text: UTF-8 as sent, or, when it is not valid UTF-8,
+    /// with every non-ASCII byte as "?" — never U+FFFD, whose three octets
+    /// per byte would let a line outgrow `maxLineLength` threefold.
+    static func text(_ bytes: ArraySlice<UInt8>) -> String {
+        String(validating: bytes, as: UTF8.self)
+            ?? String(decoding: bytes.map { $0 < 0x80 ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
     }
 }
