@@ -49,13 +49,12 @@ final class DropScanner: Sendable {
         let expiry = Int64(service.config.queueReturn)
         let modified = Dictionary(entries.map { ($0.name, $0.modified) }, uniquingKeysWith: { a, _ in a })
         for name in plan.pickUp {
+            // Without the queue and the lookup every pickup would fail: the
+            // rest wait for the next scan. (A recipient a map defers keeps
+            // only its own file.)
+            guard service.peersPresent else { break }
             let age = now - (modified[name] ?? now)
-            let reply = service.pickUp(name, caller: nil, expired: age > expiry)
-            if reply.isTransientFailure && reply.text.contains(SubmitReplies.noAnswer) {
-                // The queue or the lookup is not there: the rest would wait
-                // for it too. (A recipient a map defers keeps only its file.)
-                break
-            }
+            _ = service.pickUp(name, caller: nil, expired: age > expiry)
         }
     }
 }

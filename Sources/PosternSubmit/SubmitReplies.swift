@@ -17,9 +17,6 @@ enum SubmitReplies {
         SMTPReply(code: 550, enhanced: "5.7.1", text: "Drop file refused: \(why)")
     }
 
-    /// In the text of a temporary failure for a peer that did not answer.
-    static let noAnswer = "did not answer"
-
     static func temporary(_ why: String) -> SMTPReply {
         SMTPReply(code: 451, enhanced: "4.3.0", text: "Kept for a later try: \(why)")
     }

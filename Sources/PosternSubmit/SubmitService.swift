@@ -57,6 +57,9 @@ final class SubmitService: Sendable {
 
     var usersLoaded: Bool { state.withLockedValue { $0.usersLoaded } }
 
+    /// Whether the queue and the lookup are attached (a pickup needs both).
+    var peersPresent: Bool { peers.channel(.queue) != nil && peers.channel(.lookup) != nil }
+
     func login(of uid: UInt32) -> String? { state.withLockedValue { $0.users.account(uid: uid)?.login } }
 
     // MARK: one pickup
